@@ -1,0 +1,47 @@
+// The worker core, run directly in Node: artifacts come from images/out on disk.
+import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { ArtifactSource } from "../workers/core/artifacts.ts";
+import { Machine, type MachineEvents } from "../workers/core/machine.ts";
+import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "../workers/core/manifest.ts";
+
+export const defaultImagesDir = (): string =>
+  process.env.UMLAB_IMAGES ?? path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "images", "out");
+
+export class UsageError extends Error {}
+
+export async function loadManifest(imagesDir: string): Promise<ImageManifest> {
+  const file = path.join(imagesDir, "manifest.json");
+  if (!existsSync(file)) {
+    throw new UsageError(`no images in ${imagesDir} (manifest.json is missing). Build them with: npm run images`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return parseManifest(json);
+}
+
+class FileArtifactSource implements ArtifactSource {
+  constructor(private readonly dir: string) {}
+
+  async read(artifact: ManifestArtifact, onProgress: (loaded: number) => void): Promise<Uint8Array> {
+    const bytes = await readFile(path.join(this.dir, artifact.file));
+    onProgress(bytes.length);
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+}
+
+export function v86WasmPath(): string {
+  const require = createRequire(import.meta.url);
+  return path.join(path.dirname(require.resolve("v86")), "v86.wasm");
+}
+
+export function createNodeMachine(imagesDir: string, manifest: ImageManifest, kernel: KernelFlavour, verbose: boolean, events: MachineEvents): Machine {
+  return new Machine({ manifest, kernel, verbose, source: new FileArtifactSource(imagesDir), wasmPath: v86WasmPath() }, events);
+}

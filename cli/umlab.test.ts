@@ -1,0 +1,76 @@
+// The headless runner end to end: real images, real v86, real UML. Needs `npm run images` first.
+import { describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ImageManifest } from "../workers/core/manifest.ts";
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+const bin = path.join(root, "bin", "umlab.js");
+const manifest = JSON.parse(readFileSync(path.join(root, "images", "out", "manifest.json"), "utf8")) as ImageManifest;
+
+function umlab(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("umlab CLI", () => {
+  it("run -- uname -r prints the lean UML kernel's release", async () => {
+    const r = await umlab(["run", "--", "uname", "-r"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe(`${manifest.kernels.lean.release}\n`);
+    expect(r.code).toBe(0);
+  }, 240_000);
+
+  it("run passes the command's output and exit status through", async () => {
+    const r = await umlab(["run", "--", "echo one; echo two >&2; grep -q hostfs /proc/filesystems && exit 3"]);
+    expect(r.stdout).toBe("one\ntwo\n");
+    expect(r.code).toBe(3);
+  }, 240_000);
+
+  it("host -- ps lists UML's processes on the host Linux", async () => {
+    const r = await umlab(["host", "--", "ps"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\/opt\/uml\/lean\/linux umid=uml-/);
+  }, 240_000);
+
+  it("refuses an unknown --kernel with the choices, before booting", async () => {
+    const r = await umlab(["run", "--kernel", "x86_64", "--", "true"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown --kernel "x86_64"; choose one of: lean, debian');
+  });
+
+  it("says how to build images when the images folder is missing", async () => {
+    const r = await umlab(["run", "--images", path.join(tmpdir(), "umlab-no-such-dir"), "--", "true"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("npm run images");
+  });
+
+  it("refuses a corrupted artifact, naming it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "umlab-corrupt-"));
+    for (const a of Object.values(manifest.artifacts)) {
+      const bytes = readFileSync(path.join(root, "images", "out", a.file));
+      if (a.file === manifest.artifacts.hostKernel.file) bytes[100] = (bytes[100] ?? 0) ^ 0xff;
+      writeFileSync(path.join(dir, a.file), bytes);
+    }
+    writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
+    const r = await umlab(["run", "--images", dir, "--", "true"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(manifest.artifacts.hostKernel.file);
+    expect(r.stderr).toContain("sha256");
+  });
+
+  it("explains usage mistakes", async () => {
+    expect((await umlab(["run"])).stderr).toContain("needs a command after --");
+    expect((await umlab(["frobnicate"])).stderr).toContain('unknown command "frobnicate"');
+    expect((await umlab(["run", "--timeout", "soon", "--", "true"])).code).toBe(2);
+  });
+});

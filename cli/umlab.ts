@@ -1,0 +1,201 @@
+// umlab command-line runner: the same emulator core as the page, for scripts, CI and workshops.
+import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
+import { TextDecoder } from "node:util";
+import { ArtifactError } from "../workers/core/artifacts.ts";
+import type { BootStage, ConsoleId, Machine, StageEvent } from "../workers/core/machine.ts";
+import { isKernelFlavour, KERNEL_FLAVOURS, type KernelFlavour } from "../workers/core/manifest.ts";
+import { createNodeMachine, defaultImagesDir, loadManifest, UsageError } from "./node-machine.ts";
+import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
+
+const HELP = `umlab: a User Mode Linux lab, headless.
+
+Usage:
+  umlab run [options] -- <command...>    boot, run <command> in the UML shell, exit with its status
+  umlab host [options] -- <command...>   the same in the host Linux shell that runs UML
+  umlab console [options]                attach this terminal to the UML console (Ctrl-] quits)
+
+Options:
+  --kernel lean|debian   UML kernel flavour (default: lean)
+  --images DIR           built images (default: images/out, or $UMLAB_IMAGES)
+  --timeout SECONDS      give up after this long, boot included (default: 300)
+  --verbose              print boot stages on stderr
+  -h, --help             this help
+
+Exit status: the command's own, 2 for bad usage or missing images, 124 on timeout, 125 if the guest failed.`;
+
+const STAGE_NAMES: Record<BootStage, string> = {
+  idle: "idle",
+  download: "loading artifacts",
+  bios: "BIOS",
+  "host-kernel": "host kernel",
+  "uml-kernel": "UML kernel",
+  ready: "UML ready",
+  halted: "halted",
+  error: "error",
+};
+
+/** Host shell prompt from images/initramfs/files/etc/profile. */
+const HOST_PROMPT = /root@umlab-host:[^\n]*# $/;
+
+interface Options {
+  kernel: KernelFlavour;
+  imagesDir: string;
+  timeoutMs: number;
+  verbose: boolean;
+}
+
+class GuestError extends Error {}
+
+function parse(argv: string[]): { command: string; options: Options; rest: string[] } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      kernel: { type: "string", default: "lean" },
+      images: { type: "string" },
+      timeout: { type: "string", default: "300" },
+      verbose: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const [command = "", ...rest] = positionals;
+  if (values.help || command === "help") {
+    console.log(HELP);
+    process.exit(0);
+  }
+  if (!isKernelFlavour(values.kernel)) throw new UsageError(`unknown --kernel "${values.kernel}"; choose one of: ${KERNEL_FLAVOURS.join(", ")}`);
+  const timeout = Number(values.timeout);
+  if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${values.timeout}"`);
+  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose } };
+}
+
+/** Boots a machine and hands console text to `onText` until `finish` is called. */
+async function withMachine(options: Options, onText: (id: ConsoleId, text: string, machine: Machine) => void, onStage: (e: StageEvent, machine: Machine) => void): Promise<Machine> {
+  const manifest = await loadManifest(options.imagesDir);
+  const decoders: Record<ConsoleId, TextDecoder> = { uml: new TextDecoder(), host: new TextDecoder() };
+  const machine: Machine = createNodeMachine(options.imagesDir, manifest, options.kernel, options.verbose, {
+    stage: (e) => {
+      if (options.verbose) process.stderr.write(`umlab: ${STAGE_NAMES[e.stage]} at ${(e.at / 1000).toFixed(1)} s${e.detail ? ` (${e.detail})` : ""}\n`);
+      onStage(e, machine);
+    },
+    download: () => undefined,
+    output: (id, bytes) => onText(id, decoders[id].decode(bytes, { stream: true }), machine),
+  });
+  await machine.boot();
+  return machine;
+}
+
+/** `run` and `host`: type one command into a shell, stream its output, return its status. */
+async function runCommand(target: ConsoleId, command: string, options: Options): Promise<number> {
+  const shell = buildShellCommand(command, randomBytes(6).toString("hex"));
+  const parser = new ShellOutputParser(shell, (text) => process.stdout.write(text));
+  let sent = false;
+  let hostTail = "";
+  let resolveDone: (code: number) => void = () => undefined;
+  let rejectDone: (err: Error) => void = () => undefined;
+  const done = new Promise<number>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  const send = (machine: Machine): void => {
+    if (sent) return;
+    sent = true;
+    machine.sendInput(target, new TextEncoder().encode(shell.line));
+  };
+  const machine = await withMachine(
+    options,
+    (id, text, m) => {
+      if (id !== target) return;
+      if (target === "host" && !sent) {
+        hostTail = (hostTail + text).slice(-200);
+        if (HOST_PROMPT.test(hostTail)) send(m);
+      }
+      if (!sent) return;
+      parser.push(text);
+      if (parser.status !== undefined) resolveDone(parser.status);
+    },
+    (e, m) => {
+      if (e.stage === "ready" && target === "uml") send(m);
+      if (e.stage === "error") rejectDone(new GuestError(`the guest failed: ${e.detail ?? "unknown error"}`));
+      if (e.stage === "halted" && !parser.done) rejectDone(new GuestError(`UML stopped before the command finished: ${e.detail ?? ""}`));
+    },
+  );
+  const timer = setTimeout(() => rejectDone(new TimeoutError(options.timeoutMs)), options.timeoutMs);
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+    await machine.stop();
+  }
+}
+
+class TimeoutError extends Error {
+  constructor(ms: number) {
+    super(`timed out after ${ms / 1000} s`);
+  }
+}
+
+/** `console`: raw terminal passthrough to UML con0. */
+async function attachConsole(options: Options): Promise<number> {
+  const stdin = process.stdin;
+  process.stderr.write(`umlab: booting the ${options.kernel} UML kernel; Ctrl-] quits\n`);
+  const machine = await withMachine(
+    { ...options, verbose: true },
+    (id, text) => {
+      if (id === "uml") process.stdout.write(text);
+    },
+    () => undefined,
+  );
+  const resize = (): void => machine.resize("uml", process.stdout.columns || 80, process.stdout.rows || 24);
+  resize();
+  process.stdout.on("resize", resize);
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise<number>((resolve) => {
+    stdin.on("data", (chunk: Buffer) => {
+      if (chunk.includes(0x1d)) {
+        if (stdin.isTTY) stdin.setRawMode(false);
+        process.stderr.write("\numlab: detached\n");
+        void machine.stop().then(() => resolve(0));
+        return;
+      }
+      machine.sendInput("uml", new Uint8Array(chunk));
+    });
+    stdin.on("end", () => void machine.stop().then(() => resolve(0)));
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { command, rest, options } = parse(argv);
+  switch (command) {
+    case "run":
+    case "host": {
+      if (rest.length === 0) throw new UsageError(`umlab ${command} needs a command after --, e.g. umlab ${command} -- uname -a`);
+      return runCommand(command === "run" ? "uml" : "host", rest.join(" "), options);
+    }
+    case "console":
+      return attachConsole(options);
+    case "":
+      throw new UsageError("no command given");
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof UsageError || (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
+      process.stderr.write(`umlab: ${message}\n\n${HELP}\n`);
+      process.exit(2);
+    }
+    if (err instanceof ArtifactError) {
+      process.stderr.write(`umlab: ${message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`umlab: ${message}\n`);
+    process.exit(err instanceof TimeoutError ? 124 : 125);
+  },
+);

@@ -1,0 +1,36 @@
+// Bad input gets a clear message and no crash: missing images, a corrupted artifact, an unknown kernel.
+import { expect, test, umlabPage } from "./fixtures.ts";
+
+test("a missing images folder says how to build the images", async ({ page }) => {
+  await page.route("**/images/manifest.json", (route) => route.fulfill({ status: 404, body: "images/out does not exist: run npm run images" }));
+  await page.goto("/");
+  const error = page.getByTestId("error-view");
+  await expect(error).toBeVisible({ timeout: 30_000 });
+  await expect(error).toContainText("npm run images");
+});
+
+test("a corrupted artifact is refused, naming the file", async ({ page }) => {
+  const umlab = umlabPage(page);
+  const manifest = await umlab.manifest();
+  const file = manifest.artifacts.hostKernel.file;
+  await page.route((url) => url.pathname === `/images/${file}`, async (route) => {
+    const response = await route.fetch();
+    const body = Buffer.from(await response.body());
+    body[body.length >> 1] = (body[body.length >> 1] ?? 0) ^ 0xff;
+    await route.fulfill({ response, body });
+  });
+  await page.goto("/");
+  const error = page.getByTestId("error-view");
+  await expect(error).toBeVisible({ timeout: 60_000 });
+  await expect(error).toContainText(file);
+  await expect(error).toContainText(/sha256/i);
+  expect(await page.evaluate(() => window.umlab?.bootError?.kind)).toBe("artifact-corrupt");
+});
+
+test("an unknown kernel flavour is refused with the choices", async ({ page }) => {
+  await page.goto("/?kernel=x86_64");
+  const error = page.getByTestId("error-view");
+  await expect(error).toBeVisible({ timeout: 30_000 });
+  await expect(error).toContainText("x86_64");
+  await expect(error).toContainText("lean");
+});

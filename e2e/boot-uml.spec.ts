@@ -1,0 +1,51 @@
+// The foundation slice: the page boots the real UML kernel and both consoles answer.
+import { expect, test } from "./fixtures.ts";
+
+test.describe.configure({ mode: "serial" });
+
+test("the page boots to a UML shell with every stage reported", async ({ booted }) => {
+  const { page } = booted;
+  await expect(page.getByTestId("stage-list")).toBeVisible();
+  for (const stage of ["download", "bios", "uml-kernel", "ready"]) {
+    await expect(page.locator(`[data-stage="${stage}"]`)).toHaveAttribute("data-state", "done");
+  }
+  await booted.waitForText("uml", /root@umlab:~# $/m);
+  await expect(page.getByTestId("error-view")).toHaveCount(0);
+});
+
+test("uname -a in the UML console shows i686 and the UML kernel's release", async ({ booted }) => {
+  const manifest = await booted.manifest();
+  const out = await booted.run("uml", "uname -a", /Linux umlab \S+ .*i686/);
+  expect(out).toContain(manifest.kernels.lean.release);
+});
+
+test("/proc/filesystems in UML lists hostfs", async ({ booted }) => {
+  await booted.run("uml", "grep -c hostfs /proc/filesystems; cat /proc/filesystems", /nodev\s+hostfs/);
+});
+
+test("ps on the host console lists UML's processes as host processes", async ({ booted }) => {
+  await booted.page.getByTestId("tab-host").click();
+  const out = await booted.run("host", "ps -o pid,comm,args | grep [l]inux", /\d+ linux\s+\/opt\/uml\/lean\/linux umid=uml-/);
+  // UML's kernel thread, its helpers and every UML user process are separate host processes.
+  expect(out.split("\n").filter((l) => /\d+ linux\s+\/opt\/uml/.test(l)).length).toBeGreaterThanOrEqual(3);
+  await booted.page.getByTestId("tab-uml").click();
+});
+
+test("stty size inside UML follows the terminal size", async ({ booted }) => {
+  const { page } = booted;
+  const sizeOf = (): Promise<{ cols: number; rows: number } | undefined> => page.evaluate(() => window.umlab?.consoleSize("uml"));
+  for (const viewport of [{ width: 1000, height: 600 }, { width: 1400, height: 900 }]) {
+    await page.setViewportSize(viewport);
+    await expect.poll(async () => (await sizeOf())?.cols).toBeGreaterThan(0);
+    let size = await sizeOf();
+    // Let the layout settle: the terminal's own size is what stty must report.
+    await expect.poll(async () => {
+      const now = await sizeOf();
+      const same = JSON.stringify(now) === JSON.stringify(size);
+      size = now;
+      return same;
+    }).toBe(true);
+    if (!size) throw new Error("no terminal size");
+    await booted.run("uml", "stty size", new RegExp(`\\n${size.rows} ${size.cols}\\r?\\n`));
+  }
+});

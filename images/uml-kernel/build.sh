@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the lean i386 UML kernel and its modules from Debian's linux-source-6.1: i386_defconfig + config.fragment.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$("$here/../lib/kernel-src.sh")
+cd "$src"
+export KBUILD_BUILD_TIMESTAMP="2025-01-01" KBUILD_BUILD_USER=umlab KBUILD_BUILD_HOST=umlab
+mk=(make -s ARCH=um SUBARCH=i386 CC="${CCACHE:+ccache }gcc")
+"${mk[@]}" i386_defconfig
+scripts/kconfig/merge_config.sh -m .config "$here/config.fragment" >/dev/null
+"${mk[@]}" olddefconfig
+"$here/../lib/check-config.sh" "$here/config.fragment" .config
+"${mk[@]}" -j"$JOBS" linux modules
+release=$("${mk[@]}" kernelrelease)
+"${mk[@]}" INSTALL_MOD_PATH="$OUT/modules" INSTALL_MOD_STRIP=1 modules_install
+rm -f "$OUT/modules/lib/modules/$release/build" "$OUT/modules/lib/modules/$release/source"
+strip -o "$OUT/linux" linux
+cp .config "$OUT/config"
+echo "$release" > "$OUT/release"

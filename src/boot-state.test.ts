@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { applyDownload, applyFailure, applyStage, downloadTotals, initialBootState, isSettled, rowElapsed, type BootState, type StageRow } from "./boot-state.ts";
+import type { StageEvent } from "../workers/api.ts";
+
+function run(events: StageEvent[], from: BootState = initialBootState()): BootState {
+  return events.reduce(applyStage, from);
+}
+
+function row(state: BootState, i: number): StageRow {
+  const r = state.rows[i];
+  if (!r) throw new Error(`no row ${i}`);
+  return r;
+}
+
+function states(state: BootState): string[] {
+  return state.rows.map((r) => `${r.stage}:${r.state}`);
+}
+
+describe("applyStage", () => {
+  it("starts with every stage pending", () => {
+    expect(states(initialBootState())).toEqual(["download:pending", "bios:pending", "host-kernel:pending", "uml-kernel:pending", "ready:pending"]);
+  });
+
+  it("activates the reported stage and closes the previous one at its start", () => {
+    const s = run([
+      { stage: "download", at: 0 },
+      { stage: "bios", at: 3000 },
+    ]);
+    expect(states(s)).toEqual(["download:done", "bios:active", "host-kernel:pending", "uml-kernel:pending", "ready:pending"]);
+    expect(s.rows[0]).toMatchObject({ startedAt: 0, endedAt: 3000 });
+    expect(s.stage).toBe("bios");
+    expect(s.stageTimes).toEqual({ download: 0, bios: 3000 });
+  });
+
+  it("marks skipped stages done without inventing times", () => {
+    const s = run([
+      { stage: "download", at: 0 },
+      { stage: "bios", at: 1000 },
+      { stage: "uml-kernel", at: 9000 },
+    ]);
+    expect(states(s)).toEqual(["download:done", "bios:done", "host-kernel:done", "uml-kernel:active", "ready:pending"]);
+    expect(s.rows[1]).toMatchObject({ startedAt: 1000, endedAt: 9000 });
+    expect(s.rows[2]?.startedAt).toBeUndefined();
+    expect(rowElapsed(row(s, 2), 10_000)).toBeUndefined();
+  });
+
+  it("finishes every stage on ready, even if it is the first report", () => {
+    const s = run([{ stage: "ready", at: 20_000 }]);
+    expect(states(s).every((x) => x.endsWith(":done"))).toBe(true);
+    expect(isSettled(s)).toBe(true);
+  });
+
+  it("ignores a late report of an earlier stage", () => {
+    const s = run([
+      { stage: "uml-kernel", at: 9000 },
+      { stage: "host-kernel", at: 5000 },
+    ]);
+    expect(states(s)).toEqual(["download:done", "bios:done", "host-kernel:done", "uml-kernel:active", "ready:pending"]);
+  });
+
+  it("freezes the running stage and records the detail on halt", () => {
+    const s = run([
+      { stage: "download", at: 0 },
+      { stage: "uml-kernel", at: 8000 },
+      { stage: "halted", at: 11_000, detail: "UML exited with status 1" },
+    ]);
+    expect(s.halted).toBe("UML exited with status 1");
+    expect(s.stage).toBe("halted");
+    expect(rowElapsed(row(s, 3), 99_000)).toBe(3000);
+    expect(isSettled(s)).toBe(true);
+  });
+
+  it("records failures", () => {
+    const s = run([{ stage: "download", at: 0 }, { stage: "error", at: 400, detail: "sha256 mismatch" }]);
+    expect(s.failed).toBe("sha256 mismatch");
+    expect(s.stageTimes.error).toBe(400);
+    expect(isSettled(s)).toBe(true);
+  });
+});
+
+describe("applyFailure", () => {
+  it("stops the clock without pretending the worker reported it", () => {
+    const s = applyFailure(run([{ stage: "download", at: 0 }]), 700, "HTTP 404");
+    expect(s).toMatchObject({ stage: "error", failed: "HTTP 404" });
+    expect(s.stageTimes).toEqual({ download: 0 });
+    expect(rowElapsed(row(s, 0), 5000)).toBe(700);
+  });
+  it("keeps the first failure", () => {
+    const first = applyFailure(initialBootState(), 1, "first");
+    expect(applyFailure(first, 2, "second").failed).toBe("first");
+  });
+});
+
+describe("rowElapsed", () => {
+  it("counts the active stage up to now and leaves pending ones empty", () => {
+    const s = run([{ stage: "bios", at: 2000 }]);
+    expect(rowElapsed(row(s, 1), 3500)).toBe(1500);
+    expect(rowElapsed(row(s, 4), 3500)).toBeUndefined();
+    expect(isSettled(s)).toBe(false);
+  });
+});
+
+describe("applyDownload", () => {
+  it("keeps one row per file, latest progress winning, and sums them", () => {
+    let s = initialBootState();
+    s = applyDownload(s, { artifact: "bios", file: "seabios.bin", loaded: 100, total: 1000 });
+    s = applyDownload(s, { artifact: "rootfs", file: "rootfs.img.zst", loaded: 50, total: 5000 });
+    s = applyDownload(s, { artifact: "bios", file: "seabios.bin", loaded: 1000, total: 1000 });
+    expect(s.downloads.map((d) => d.file)).toEqual(["seabios.bin", "rootfs.img.zst"]);
+    expect(downloadTotals(s)).toEqual({ loaded: 1050, total: 6000 });
+  });
+});

@@ -1,0 +1,68 @@
+// What the error view says for each way a boot can fail: a title, the facts, and what to do next.
+import type { BootError, BootErrorKind } from "../workers/api.ts";
+
+export interface Problem {
+  title: string;
+  /** Shown verbatim. */
+  message: string;
+  file?: string;
+  /** What the user should do; `code` spans mark commands. */
+  advice: string;
+  /** Label of the button that boots again. */
+  action: string;
+}
+
+const BY_KIND: Record<BootErrorKind, { title: string; advice: string }> = {
+  "manifest-missing": {
+    title: "Images not built",
+    advice: "Build the images with `npm run images` in the repository, then reload this page.",
+  },
+  "manifest-invalid": {
+    title: "Bad manifest",
+    advice: "images/out/manifest.json is damaged or from another version: run `npm run images` again, then reload.",
+  },
+  "artifact-missing": {
+    title: "Missing artifact",
+    advice: "A file listed in the manifest is not being served: rebuild with `npm run images`, then reload.",
+  },
+  "artifact-corrupt": {
+    title: "Corrupted artifact",
+    advice: "A file does not match the hash in the manifest: rebuild with `npm run images` (a half-finished build or a stale cache can cause this), then reload.",
+  },
+  emulator: {
+    title: "Emulator failed",
+    advice: "Press Retry; if it fails again, look at the browser console and try rebuilding with `npm run images`.",
+  },
+};
+
+export function bootProblem(error: BootError): Problem {
+  const { title, advice } = BY_KIND[error.kind];
+  return { title, message: error.message, ...(error.file === undefined ? {} : { file: error.file }), advice, action: "Retry" };
+}
+
+/** The guest reported a failure after the emulator had started. */
+export function guestProblem(detail: string): Problem {
+  return { title: "Boot failed", message: detail, advice: "The Host console tab may show why. Press Retry to boot again.", action: "Retry" };
+}
+
+/** The worker script could not load or threw outside any call. */
+export function workerProblem(detail: string): Problem {
+  return {
+    title: "Emulator failed",
+    message: detail,
+    advice: "The emulator worker could not run. Press Retry to start a new one; if that fails too, reload the page, and if you serve a build, check that the worker script and v86.wasm are served with it.",
+    action: "Retry",
+  };
+}
+
+export function unknownKernelProblem(message: string, fallback: string): Problem {
+  return { title: "Unknown kernel", message, advice: "Choose a kernel in the header, or open the page with `?kernel=lean` or `?kernel=debian`.", action: `Boot ${fallback}` };
+}
+
+/** Splits advice into plain text and `code` parts, so the view can mark commands up without innerHTML. */
+export function adviceParts(advice: string): { text: string; code: boolean }[] {
+  return advice
+    .split("`")
+    .map((text, i) => ({ text, code: i % 2 === 1 }))
+    .filter((p) => p.text !== "");
+}

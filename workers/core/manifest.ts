@@ -1,0 +1,64 @@
+// The image manifest written by `npm run images` and read by the page, the worker and the CLI.
+
+export const MANIFEST_VERSION = 1;
+
+export type ArtifactName = "bios" | "vgaBios" | "hostKernel" | "hostInitramfs" | "umlLean" | "umlDebian" | "rootfs";
+
+export type KernelFlavour = "lean" | "debian";
+export const KERNEL_FLAVOURS: readonly KernelFlavour[] = ["lean", "debian"];
+
+export interface ManifestArtifact {
+  /** File name relative to the manifest. */
+  file: string;
+  sha256: string;
+  size: number;
+  /** For compressed artifacts: the size and hash after decompression. */
+  rawSize?: number;
+  rawSha256?: string;
+}
+
+export interface ManifestPackage {
+  name: string;
+  arch: string;
+  version: string;
+}
+
+export interface ImageManifest {
+  manifestVersion: number;
+  /** Hash of every step's inputs: two manifests with the same value describe the same images. */
+  inputsHash: string;
+  builtAt: string;
+  artifacts: Record<ArtifactName, ManifestArtifact>;
+  kernels: Record<KernelFlavour, { artifact: ArtifactName; release: string; description: string }>;
+  hostKernel: { release: string };
+  /** Pinned packages whose files are inside the images. */
+  debianPackages: ManifestPackage[];
+  /** Packages of the build machine that ran the build (compiler, mkfs, ...). */
+  buildTools: ManifestPackage[];
+}
+
+export function isKernelFlavour(value: string): value is KernelFlavour {
+  return (KERNEL_FLAVOURS as readonly string[]).includes(value);
+}
+
+/** Checks the shape of a parsed manifest.json, naming the first thing that is wrong. */
+export function parseManifest(json: unknown): ImageManifest {
+  const fail = (what: string): never => {
+    throw new Error(`manifest.json is not a umlab image manifest: ${what}`);
+  };
+  if (typeof json !== "object" || json === null) return fail("not a JSON object");
+  const m = json as Partial<ImageManifest>;
+  if (m.manifestVersion !== MANIFEST_VERSION) return fail(`manifestVersion is ${String(m.manifestVersion)}, expected ${MANIFEST_VERSION}; rebuild with npm run images`);
+  if (typeof m.artifacts !== "object" || m.artifacts === null) return fail("no artifacts");
+  const names: ArtifactName[] = ["bios", "vgaBios", "hostKernel", "hostInitramfs", "umlLean", "umlDebian", "rootfs"];
+  for (const name of names) {
+    const a = m.artifacts[name] as Partial<ManifestArtifact> | undefined;
+    if (!a || typeof a.file !== "string" || typeof a.size !== "number" || !/^[0-9a-f]{64}$/.test(a.sha256 ?? "")) {
+      return fail(`artifact "${name}" is missing or incomplete`);
+    }
+  }
+  for (const flavour of KERNEL_FLAVOURS) {
+    if (typeof m.kernels?.[flavour]?.release !== "string") return fail(`kernel "${flavour}" is missing`);
+  }
+  return m as ImageManifest;
+}

@@ -1,0 +1,30 @@
+// The few v86 internals umlab needs that v86.d.ts does not declare, reached in one place.
+// Both exist in v86 0.5.462's build; if a release renames them, the fallbacks keep the machine running.
+import type { V86 } from "v86";
+
+export interface V86Bus {
+  send(name: string, value: unknown): void;
+}
+
+interface VirtQueueLike {
+  has_request(): boolean;
+}
+
+interface V86Internals {
+  bus?: V86Bus;
+  v86?: { cpu?: { devices?: { virtio_console?: { virtio?: { queues?: VirtQueueLike[] } } } } };
+}
+
+/** The emulator's event bus, used to send virtio-console input and resize events. */
+export function busOf(emulator: V86): V86Bus {
+  const bus = (emulator as unknown as V86Internals).bus;
+  if (!bus) throw new Error("this v86 build has no event bus");
+  return bus;
+}
+
+/** The guest's receive queue of a virtio-console port, if it can be reached. */
+export function virtioConsoleReceiveQueue(emulator: V86, port: number): VirtQueueLike | undefined {
+  const queues = (emulator as unknown as V86Internals).v86?.cpu?.devices?.virtio_console?.virtio?.queues;
+  const queue = queues?.[port === 0 ? 0 : port * 2 + 2];
+  return typeof queue?.has_request === "function" ? queue : undefined;
+}
