@@ -53,7 +53,9 @@ export interface MachineOptions {
   umlArgs?: readonly string[];
 }
 
-const HOST_CMDLINE = "console=ttyS0 tsc=reliable mitigations=off random.trust_cpu=on quiet loglevel=3";
+// norandmaps: UML maps its stub pages and physical memory at fixed addresses and hangs in a fault loop
+// when host ASLR happens to put something there.
+const HOST_CMDLINE = "console=ttyS0 tsc=reliable mitigations=off random.trust_cpu=on norandmaps quiet loglevel=3";
 
 export interface UmlLaunch {
   kernel: KernelFlavour;
@@ -169,7 +171,9 @@ export class Machine {
   resize(id: ConsoleId, cols: number, rows: number): void {
     if (id !== "uml") return;
     this.size = { cols, rows };
-    if (this.emulator) busOf(this.emulator).send("virtio-console0-resize", [cols, rows]);
+    // v86 0.5.462 writes the resize message as (rows, cols), the order of Linux before 6.1.42; since then
+    // Linux reads the spec's (cols, rows). Handing v86 the pair swapped puts each value where Linux looks.
+    if (this.emulator) busOf(this.emulator).send("virtio-console0-resize", [rows, cols]);
   }
 
   async stop(): Promise<void> {
