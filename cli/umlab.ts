@@ -35,8 +35,10 @@ const STAGE_NAMES: Record<BootStage, string> = {
   error: "error",
 };
 
-/** Host shell prompt from images/initramfs/files/etc/profile. */
+/** Host shell prompt from images/initramfs/files/etc/profile, once terminal escapes are stripped. */
 const HOST_PROMPT = /root@umlab-host:[^\n]*# $/;
+/** CSI sequences, e.g. the cursor-position query ash prints after its prompt. */
+const CSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 interface Options {
   kernel: KernelFlavour;
@@ -86,11 +88,14 @@ async function withMachine(options: Options, onText: (id: ConsoleId, text: strin
   return machine;
 }
 
-/** `run` and `host`: type one command into a shell, stream its output, return its status. */
+/** `run` and `host`: once UML is up, type one command into a shell, stream its output, return its status. */
 async function runCommand(target: ConsoleId, command: string, options: Options): Promise<number> {
   const shell = buildShellCommand(command, randomBytes(6).toString("hex"));
   const parser = new ShellOutputParser(shell, (text) => process.stdout.write(text));
   let sent = false;
+  let umlReady = false;
+  // The host shell is up long before UML; a host command runs once both are, so it sees UML running.
+  let hostPrompt = target === "uml";
   let hostTail = "";
   let resolveDone: (code: number) => void = () => undefined;
   let rejectDone: (err: Error) => void = () => undefined;
@@ -98,8 +103,8 @@ async function runCommand(target: ConsoleId, command: string, options: Options):
     resolveDone = resolve;
     rejectDone = reject;
   });
-  const send = (machine: Machine): void => {
-    if (sent) return;
+  const maybeSend = (machine: Machine): void => {
+    if (sent || !umlReady || !hostPrompt) return;
     sent = true;
     machine.sendInput(target, new TextEncoder().encode(shell.line));
   };
@@ -107,16 +112,20 @@ async function runCommand(target: ConsoleId, command: string, options: Options):
     options,
     (id, text, m) => {
       if (id !== target) return;
-      if (target === "host" && !sent) {
+      if (!hostPrompt) {
         hostTail = (hostTail + text).slice(-200);
-        if (HOST_PROMPT.test(hostTail)) send(m);
+        hostPrompt = HOST_PROMPT.test(hostTail.replace(CSI, ""));
+        maybeSend(m);
       }
       if (!sent) return;
       parser.push(text);
       if (parser.status !== undefined) resolveDone(parser.status);
     },
     (e, m) => {
-      if (e.stage === "ready" && target === "uml") send(m);
+      if (e.stage === "ready") {
+        umlReady = true;
+        maybeSend(m);
+      }
       if (e.stage === "error") rejectDone(new GuestError(`the guest failed: ${e.detail ?? "unknown error"}`));
       if (e.stage === "halted" && !parser.done) rejectDone(new GuestError(`UML stopped before the command finished: ${e.detail ?? ""}`));
     },

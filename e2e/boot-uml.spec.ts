@@ -36,16 +36,20 @@ test("stty size inside UML follows the terminal size", async ({ booted }) => {
   const sizeOf = (): Promise<{ cols: number; rows: number } | undefined> => page.evaluate(() => window.umlab?.consoleSize("uml"));
   for (const viewport of [{ width: 1000, height: 600 }, { width: 1400, height: 900 }]) {
     await page.setViewportSize(viewport);
-    await expect.poll(async () => (await sizeOf())?.cols).toBeGreaterThan(0);
     let size = await sizeOf();
     // Let the layout settle: the terminal's own size is what stty must report.
     await expect.poll(async () => {
       const now = await sizeOf();
       const same = JSON.stringify(now) === JSON.stringify(size);
       size = now;
-      return same;
+      return same && (now?.cols ?? 0) > 0;
     }).toBe(true);
     if (!size) throw new Error("no terminal size");
-    await booted.run("uml", "stty size", new RegExp(`\\n${size.rows} ${size.cols}\\r?\\n`));
+    const want = `${size.rows} ${size.cols}`;
+    // The resize travels page → worker → virtio → host tty → UML asynchronously: ask again until it lands.
+    await expect.poll(async () => {
+      const out = await booted.run("uml", "stty size", /\n\d+ \d+\n/);
+      return [...out.matchAll(/\n(\d+ \d+)\n/g)].at(-1)?.[1];
+    }, { timeout: 30_000, message: `stty size should become "${want}"` }).toBe(want);
   }
 });
