@@ -38,6 +38,7 @@ const STAGE_NAMES: Record<BootStage, string> = {
 /** Host shell prompt from images/initramfs/files/etc/profile, once terminal escapes are stripped. */
 const HOST_PROMPT = /root@umlab-host:[^\n]*# $/;
 /** CSI sequences, e.g. the cursor-position query ash prints after its prompt. */
+// eslint-disable-next-line no-control-regex -- ESC is exactly what starts the sequences to strip
 const CSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 interface Options {
