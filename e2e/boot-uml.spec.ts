@@ -33,23 +33,31 @@ test("ps on the host console lists UML's processes as host processes", async ({ 
 
 test("stty size inside UML follows the terminal size", async ({ booted }) => {
   const { page } = booted;
-  const sizeOf = (): Promise<{ cols: number; rows: number } | undefined> => page.evaluate(() => window.umlab?.consoleSize("uml"));
+  const sizeOf = async (): Promise<string> => {
+    const size = await page.evaluate(() => window.umlab?.consoleSize("uml"));
+    return size ? `${size.rows} ${size.cols}` : "";
+  };
+  let previous = await sizeOf();
   for (const viewport of [{ width: 1000, height: 600 }, { width: 1400, height: 900 }]) {
     await page.setViewportSize(viewport);
-    let size = await sizeOf();
-    // Let the layout settle: the terminal's own size is what stty must report.
-    await expect.poll(async () => {
-      const now = await sizeOf();
-      const same = JSON.stringify(now) === JSON.stringify(size);
-      size = now;
-      return same && (now?.cols ?? 0) > 0;
-    }).toBe(true);
-    if (!size) throw new Error("no terminal size");
-    const want = `${size.rows} ${size.cols}`;
-    // The resize travels page → worker → virtio → host tty → UML asynchronously: ask again until it lands.
-    await expect.poll(async () => {
-      const out = await booted.run("uml", "stty size", /\n\d+ \d+\n/);
-      return [...out.matchAll(/\n(\d+ \d+)\n/g)].at(-1)?.[1];
-    }, { timeout: 30_000, message: `stty size should become "${want}"` }).toBe(want);
+    // The terminal refits after a debounce: wait for a new size that then holds still.
+    let seen = previous;
+    await expect
+      .poll(async () => {
+        const now = await sizeOf();
+        const settled = now !== previous && now === seen;
+        seen = now;
+        return settled;
+      }, { intervals: [250], message: "the terminal should refit to the new viewport" })
+      .toBe(true);
+    const want = seen;
+    previous = want;
+    // The size travels page → worker → virtio → host tty → UML asynchronously: ask until it lands.
+    await expect
+      .poll(async () => {
+        const out = await booted.run("uml", "stty size", /\n\d+ \d+\n/);
+        return [...out.matchAll(/\n(\d+ \d+)\n/g)].at(-1)?.[1];
+      }, { timeout: 30_000, message: `stty size should become "${want}"` })
+      .toBe(want);
   }
 });

@@ -8,7 +8,7 @@ import { OscScanner } from "./osc-scanner.ts";
 import { SparseImage } from "../disk/sparse-image.ts";
 import { V86Disk } from "../disk/v86-disk.ts";
 import { ConsoleInputPump } from "./input-pump.ts";
-import { busOf } from "./v86-internals.ts";
+import { busOf, virtioConsoleControlQueue } from "./v86-internals.ts";
 
 export type ConsoleId = "uml" | "host";
 export const CONSOLE_IDS: readonly ConsoleId[] = ["uml", "host"];
@@ -82,6 +82,8 @@ export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch): string
   return words.join(" ");
 }
 
+const RESIZE_RETRY_MS = 20;
+
 export class Machine {
   private emulator: V86 | undefined;
   private stageValue: BootStage = "idle";
@@ -94,6 +96,8 @@ export class Machine {
   private readonly stageTimes: Partial<Record<BootStage, number>> = {};
   private size: { cols: number; rows: number } = { cols: 80, rows: 24 };
   private stopped = false;
+  private pendingResize = false;
+  private resizeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly options: MachineOptions,
@@ -173,9 +177,27 @@ export class Machine {
   resize(id: ConsoleId, cols: number, rows: number): void {
     if (id !== "uml") return;
     this.size = { cols, rows };
+    this.pendingResize = true;
+    this.flushResize();
+  }
+
+  /** Sends the latest size once the guest has a control buffer free: v86 drops a resize that finds none. */
+  private flushResize(): void {
+    const emulator = this.emulator;
+    if (!emulator || !this.pendingResize || this.resizeTimer !== undefined) return;
+    const control = virtioConsoleControlQueue(emulator);
+    if (control && !control.has_request()) {
+      this.resizeTimer = setTimeout(() => {
+        this.resizeTimer = undefined;
+        this.flushResize();
+      }, RESIZE_RETRY_MS);
+      return;
+    }
+    this.pendingResize = false;
+    const { cols, rows } = this.size;
     // v86 0.5.462 writes the resize message as (rows, cols), the order of Linux before 6.1.42; since then
     // Linux reads the spec's (cols, rows). Handing v86 the pair swapped puts each value where Linux looks.
-    if (this.emulator) busOf(this.emulator).send("virtio-console0-resize", [rows, cols]);
+    busOf(emulator).send("virtio-console0-resize", [rows, cols]);
   }
 
   async stop(): Promise<void> {
@@ -183,6 +205,7 @@ export class Machine {
     const emulator = this.emulator;
     this.emulator = undefined;
     this.umlInput?.dispose();
+    if (this.resizeTimer !== undefined) clearTimeout(this.resizeTimer);
     if (emulator) await emulator.destroy();
     if (this.stageValue !== "error") this.setStage("halted", "stopped");
   }

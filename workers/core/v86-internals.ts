@@ -22,9 +22,17 @@ export function busOf(emulator: V86): V86Bus {
   return bus;
 }
 
+function virtioConsoleQueue(emulator: V86, index: number): VirtQueueLike | undefined {
+  const queue = (emulator as unknown as V86Internals).v86?.cpu?.devices?.virtio_console?.virtio?.queues?.[index];
+  return typeof queue?.has_request === "function" ? queue : undefined;
+}
+
 /** The guest's receive queue of a virtio-console port, if it can be reached. */
 export function virtioConsoleReceiveQueue(emulator: V86, port: number): VirtQueueLike | undefined {
-  const queues = (emulator as unknown as V86Internals).v86?.cpu?.devices?.virtio_console?.virtio?.queues;
-  const queue = queues?.[port === 0 ? 0 : port * 2 + 2];
-  return typeof queue?.has_request === "function" ? queue : undefined;
+  return virtioConsoleQueue(emulator, port === 0 ? 0 : port * 2 + 2);
+}
+
+/** The queue that carries control messages (resizes among them) to the guest. */
+export function virtioConsoleControlQueue(emulator: V86): VirtQueueLike | undefined {
+  return virtioConsoleQueue(emulator, 2);
 }
