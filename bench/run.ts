@@ -45,7 +45,13 @@ async function coldBoot(browser: Browser, kernel: KernelFlavour): Promise<Sample
   });
   const t0 = Date.now();
   await page.goto(`http://127.0.0.1:${port}/?kernel=${kernel}`);
-  await page.waitForFunction(() => window.umlab?.stage === "ready", undefined, { timeout: 240_000, polling: 50 });
+  try {
+    await page.waitForFunction(() => window.umlab?.stage === "ready", undefined, { timeout: 240_000, polling: 50 });
+  } catch (err) {
+    const stage = await page.evaluate(() => window.umlab?.stage);
+    const tail = (await page.evaluate(() => window.umlab?.readConsole("uml") ?? "")).split("\n").slice(-15).join("\n");
+    throw new Error(`${kernel} did not reach a UML prompt (stage ${String(stage)}): ${String(err)}\nUML console:\n${tail}`);
+  }
   const token = `bench${Date.now()}`;
   await page.evaluate((t) => window.umlab?.typeInto("uml", `echo ${t.slice(0, 5)}""${t.slice(5)}\r`), token);
   await page.waitForFunction((t) => (window.umlab?.readConsole("uml") ?? "").includes(`\n${t}`), token, { timeout: 60_000, polling: 20 });

@@ -42,6 +42,25 @@ describe("umlab CLI", () => {
     expect(r.stdout).toMatch(/\/opt\/uml\/lean\/linux umid=uml-/);
   }, 240_000);
 
+  it("console attaches stdin and stdout to the UML console until Ctrl-]", async () => {
+    const child = spawn(process.execPath, [bin, "console"], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let typed = false;
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+        if (!typed && /root@umlab:~# /.test(stdout)) {
+          typed = true;
+          child.stdin.write("uname -r\n");
+        }
+        if (typed && stdout.includes(`\n${manifest.kernels.lean.release}`)) resolve();
+      });
+    });
+    child.stdin.write(Buffer.from([0x1d]));
+    expect(await exited).toBe(0);
+  }, 240_000);
+
   it("refuses an unknown --kernel with the choices, before booting", async () => {
     const r = await umlab(["run", "--kernel", "x86_64", "--", "true"]);
     expect(r.code).toBe(2);
