@@ -1,7 +1,8 @@
 // `npm run images`: builds every guest artifact from pinned Debian packages into images/out/.
 // Steps are cached by the hash of their inputs, in images/.work/cache and in a cache outside the clone.
 import { createHash } from "node:crypto";
-import { cp, mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, readdir, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,7 +92,7 @@ async function buildStep(step: Step, packages: Map<string, ResolvedPackage>, don
     OUT: stageDir,
     WORK: workDir,
     DEBS: await linkPackages(step, packages, path.join(workDir, "debs")),
-    JOBS: String(Math.max(1, (await import("node:os")).availableParallelism())),
+    JOBS: String(Math.max(1, availableParallelism())),
     CCACHE: "1",
     CCACHE_DIR: path.join(sharedCache, "ccache"),
   };
@@ -115,7 +116,6 @@ async function buildStep(step: Step, packages: Map<string, ResolvedPackage>, don
 
 /** Gives a step a folder that holds only the packages it declared, each unpacked as <name>/. */
 async function linkPackages(step: Step, packages: Map<string, ResolvedPackage>, dir: string): Promise<string> {
-  const { symlink } = await import("node:fs/promises");
   await mkdir(dir, { recursive: true });
   for (const name of step.packages) {
     const pkg = packages.get(name);
@@ -131,7 +131,7 @@ async function copyIntoCache(from: string, to: string): Promise<void> {
   await mkdir(path.dirname(to), { recursive: true });
   await cp(from, tmp, { recursive: true, verbatimSymlinks: true });
   await rm(to, { recursive: true, force: true });
-  await import("node:fs/promises").then((fs) => fs.rename(tmp, to));
+  await rename(tmp, to);
 }
 
 async function artifact(file: string, extra: Partial<ManifestArtifact> = {}): Promise<ManifestArtifact> {
