@@ -50,7 +50,7 @@ async function coldBoot(browser: Browser, kernel: KernelFlavour): Promise<Sample
   } catch (err) {
     const stage = await page.evaluate(() => window.umlab?.stage);
     const tail = (await page.evaluate(() => window.umlab?.readConsole("uml") ?? "")).split("\n").slice(-15).join("\n");
-    throw new Error(`${kernel} did not reach a UML prompt (stage ${String(stage)}): ${String(err)}\nUML console:\n${tail}`);
+    throw new Error(`${kernel} did not reach a UML prompt (stage ${String(stage)}): ${String(err)}\nUML console:\n${tail}`, { cause: err });
   }
   const token = `bench${Date.now()}`;
   await page.evaluate((t) => window.umlab?.typeInto("uml", `echo ${t.slice(0, 5)}""${t.slice(5)}\r`), token);
