@@ -73,7 +73,7 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
   return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose } };
 }
 
-/** Boots a machine and hands console text to `onText` until `finish` is called. */
+/** Boots a machine, handing decoded console text to `onText` and stage events to `onStage`. */
 async function withMachine(options: Options, onText: (id: ConsoleId, text: string, machine: Machine) => void, onStage: (e: StageEvent, machine: Machine) => void): Promise<Machine> {
   const manifest = await loadManifest(options.imagesDir);
   const decoders: Record<ConsoleId, TextDecoder> = { uml: new TextDecoder(), host: new TextDecoder() };

@@ -53,8 +53,7 @@ export interface MachineOptions {
   umlArgs?: readonly string[];
 }
 
-// norandmaps: UML maps its stub pages and physical memory at fixed addresses and hangs in a fault loop
-// when host ASLR happens to put something there.
+// norandmaps: with host ASLR, UML grew its memory by a ~31 MB "exec-shield gap" that cost boot time.
 // loglevel=6: the host prints its notices and warnings, starting with "Linux version", which marks the
 // host-kernel stage; its info chatter would cost boot time on the serial port.
 const HOST_CMDLINE = "console=ttyS0 tsc=reliable mitigations=off random.trust_cpu=on norandmaps loglevel=6";
