@@ -1,7 +1,6 @@
 // End-to-end tests in Debian's Chromium against the Vite dev server; images are built (or found cached) first.
 import { defineConfig } from "@playwright/test";
-
-const port = Number(process.env.UMLAB_E2E_PORT ?? 5174);
+import { baseURL, chromiumArgs, chromiumExecutable, e2ePort as port } from "./e2e/chromium.ts";
 
 export default defineConfig({
   testDir: "e2e",
@@ -14,12 +13,12 @@ export default defineConfig({
   expect: { timeout: 10_000 },
   reporter: process.env.CI ? [["list"]] : [["list"], ["html", { open: "never" }]],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL,
     browserName: "chromium",
     headless: true,
     launchOptions: {
-      executablePath: process.env.UMLAB_CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      executablePath: chromiumExecutable,
+      args: chromiumArgs,
     },
     trace: "retain-on-failure",
   },

@@ -5,7 +5,9 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { ArtifactSource } from "../workers/core/artifacts.ts";
-import { Machine, type MachineEvents } from "../workers/core/machine.ts";
+import { Machine, type MachineEvents, type MachineStart } from "../workers/core/machine.ts";
+import { createStateDisk } from "../workers/core/state-disk.ts";
+import type { PersistentOverlay } from "../workers/disk/persistent-overlay.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "../workers/core/manifest.ts";
 
 export const defaultImagesDir = (): string =>
@@ -42,6 +44,16 @@ export function v86WasmPath(): string {
   return path.join(path.dirname(require.resolve("v86")), "v86.wasm");
 }
 
-export function createNodeMachine(imagesDir: string, manifest: ImageManifest, kernel: KernelFlavour, verbose: boolean, events: MachineEvents): Machine {
-  return new Machine({ manifest, kernel, verbose, source: new FileArtifactSource(imagesDir), wasmPath: v86WasmPath() }, events);
+export interface NodeMachineOptions {
+  /** "snapshot" restores the pre-booted state when the images have one for the kernel; default "cold". */
+  start?: "cold" | "snapshot";
+  /** Default: a fresh COW disk in memory. */
+  stateDisk?: PersistentOverlay;
+}
+
+export function createNodeMachine(imagesDir: string, manifest: ImageManifest, kernel: KernelFlavour, verbose: boolean, events: MachineEvents, options: NodeMachineOptions = {}): Machine {
+  const snapshot = manifest.snapshots?.[kernel];
+  const start: MachineStart = options.start === "snapshot" && snapshot ? { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB } : { kind: "cold" };
+  const stateDisk = options.stateDisk ?? createStateDisk(manifest);
+  return new Machine({ manifest, kernel, verbose, start, stateDisk, source: new FileArtifactSource(imagesDir), wasmPath: v86WasmPath() }, events);
 }

@@ -19,6 +19,7 @@ Options:
   --kernel lean|debian   UML kernel flavour (default: lean)
   --images DIR           built images (default: images/out, or $UMLAB_IMAGES)
   --timeout SECONDS      give up after this long, boot included (default: 300)
+  --cold                 boot the kernels instead of restoring the pre-booted snapshot
   --verbose              print boot stages on stderr
   -h, --help             this help
 
@@ -30,6 +31,7 @@ const STAGE_NAMES: Record<BootStage, string> = {
   bios: "BIOS",
   "host-kernel": "host kernel",
   "uml-kernel": "UML kernel",
+  restore: "restoring the pre-booted snapshot",
   ready: "UML ready",
   halted: "halted",
   error: "error",
@@ -46,6 +48,8 @@ interface Options {
   imagesDir: string;
   timeoutMs: number;
   verbose: boolean;
+  /** Boot rather than restore the snapshot (always the case with --verbose, which shows the boot). */
+  cold: boolean;
 }
 
 class GuestError extends Error {}
@@ -59,6 +63,7 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
       images: { type: "string" },
       timeout: { type: "string", default: "300" },
       verbose: { type: "boolean", default: false },
+      cold: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -70,7 +75,7 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
   if (!isKernelFlavour(values.kernel)) throw new UsageError(`unknown --kernel "${values.kernel}"; choose one of: ${KERNEL_FLAVOURS.join(", ")}`);
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${values.timeout}"`);
-  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose } };
+  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose, cold: values.cold } };
 }
 
 /** Boots a machine, handing decoded console text to `onText` and stage events to `onStage`. */
@@ -84,7 +89,7 @@ async function withMachine(options: Options, onText: (id: ConsoleId, text: strin
     },
     download: () => undefined,
     output: (id, bytes) => onText(id, decoders[id].decode(bytes, { stream: true }), machine),
-  });
+  }, { start: options.cold || options.verbose ? "cold" : "snapshot" });
   await machine.boot();
   return machine;
 }
@@ -123,6 +128,8 @@ async function runCommand(target: ConsoleId, command: string, options: Options):
       if (parser.status !== undefined) resolveDone(parser.status);
     },
     (e, m) => {
+      // A restored host shell sits at the prompt it printed before the state was saved.
+      if (e.stage === "restore") hostPrompt = true;
       if (e.stage === "ready") {
         umlReady = true;
         maybeSend(m);

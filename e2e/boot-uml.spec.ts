@@ -2,6 +2,8 @@
 import { expect, test } from "./fixtures.ts";
 
 test.describe.configure({ mode: "serial" });
+// These tests are about booting: a cold boot, not the snapshot restore that is the default.
+test.use({ bootPath: "/?boot=cold" });
 
 test("the page boots to a UML shell with every stage reported", async ({ booted }) => {
   const { page } = booted;

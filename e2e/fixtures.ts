@@ -1,6 +1,11 @@
 // Typed fixtures for driving the umlab page: boot it, type into a console, wait for console text.
-import { test as base, expect, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium, test as base, expect, type BrowserContext, type Page } from "@playwright/test";
 import type { BootStage, ConsoleId, ImageManifest } from "../workers/api.ts";
+import { baseURL, chromiumArgs, chromiumExecutable } from "./chromium.ts";
 
 export { expect };
 
@@ -15,6 +20,8 @@ export interface UmlabPage {
   type(id: ConsoleId, text: string): Promise<void>;
   readConsole(id: ConsoleId): Promise<string>;
   manifest(): Promise<ImageManifest>;
+  /** Runs `cmd` in UML and returns the line it printed between two markers (e.g. a checksum). */
+  capture(cmd: string, timeoutMs?: number): Promise<string>;
 }
 
 export function umlabPage(page: Page): UmlabPage {
@@ -52,6 +59,13 @@ export function umlabPage(page: Page): UmlabPage {
         .toBe(true);
       return tail;
     },
+    async capture(cmd, timeoutMs = 60_000) {
+      const tag = `M${Math.random().toString(36).slice(2, 8)}`;
+      // The markers are printed by the shell, not echoed, so the typed command line never matches.
+      const out = await api.run("uml", `echo ${tag}$(printf :); ${cmd}; echo $(printf :)${tag}`, new RegExp(`${tag}:\\n([^]*?)\\n:${tag}`), timeoutMs);
+      const match = new RegExp(`${tag}:\\n([^]*?)\\n:${tag}`).exec(out);
+      return (match?.[1] ?? "").trim();
+    },
     async manifest() {
       const response = await page.request.get("/images/manifest.json");
       expect(response.ok()).toBe(true);
@@ -61,12 +75,53 @@ export function umlabPage(page: Page): UmlabPage {
   return api;
 }
 
+/** A browser with its own profile directory, so a test can kill it and open the same storage again. */
+export interface Profile {
+  dir: string;
+  open(): Promise<BrowserContext>;
+  /** SIGKILLs every process of the browser using this profile: no unload, no clean shutdown. */
+  kill(): Promise<void>;
+}
+
+export async function withProfile<T>(fn: (profile: Profile) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), "umlab-profile-"));
+  const contexts: BrowserContext[] = [];
+  try {
+    return await fn({
+      dir,
+      open: async () => {
+        const context = await chromium.launchPersistentContext(dir, { executablePath: chromiumExecutable, args: chromiumArgs, headless: true, baseURL, viewport: { width: 1200, height: 800 } });
+        contexts.push(context);
+        return context;
+      },
+      kill: async () => {
+        const ps = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+        const pids = ps.split("\n").filter((line) => line.includes(`--user-data-dir=${dir}`)).map((line) => Number(line.trim().split(/\s+/)[0]));
+        if (pids.length === 0) throw new Error(`no browser process uses ${dir}`);
+        for (const pid of pids) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // already gone with its parent
+          }
+        }
+        for (const c of contexts.splice(0)) await c.close().catch(() => undefined);
+      },
+    });
+  } finally {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** One booted page shared by the tests of a file: booting is the slow part. */
-export const test = base.extend<object, { booted: UmlabPage }>({
+export const test = base.extend<object, { booted: UmlabPage; bootPath: string }>({
+  /** The address the shared page opens; the boot specs ask for a cold boot. */
+  bootPath: ["/", { scope: "worker", option: true }],
   booted: [
-    async ({ browser }, use) => {
+    async ({ browser, bootPath }, use) => {
       const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-      await page.goto("/");
+      await page.goto(bootPath);
       const umlab = umlabPage(page);
       await umlab.waitForStage("ready");
       await use(umlab);

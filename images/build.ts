@@ -11,7 +11,8 @@ import { hashTree, sha256File } from "./pipeline/hash.ts";
 import { Progress, run } from "./pipeline/progress.ts";
 import { encodeSparseImage } from "../workers/disk/sparse-image.ts";
 import { zstdCompressFile } from "./pipeline/zstd.ts";
-import { MANIFEST_VERSION, type ArtifactName, type ImageManifest, type ManifestArtifact } from "../workers/core/manifest.ts";
+import { KERNEL_FLAVOURS, MANIFEST_VERSION, type ArtifactName, type ImageManifest, type ManifestArtifact, type ManifestSnapshot } from "../workers/core/manifest.ts";
+import { buildSnapshot, SNAPSHOT_HOST_MEMORY_MIB, SNAPSHOT_UML_MEMORY } from "./snapshot.ts";
 
 const imagesDir = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(imagesDir, "out");
@@ -197,6 +198,56 @@ async function publish(results: Map<string, StepResult>, packages: ResolvedPacka
   progress.done("publish");
 }
 
+/**
+ * Boots each kernel flavour to its prompt and saves the state into images/out, cached like the steps by
+ * the hash of what the state depends on: the artifacts, the emulator core that boots them, and v86.
+ */
+async function publishSnapshots(progress: Progress, force: boolean): Promise<void> {
+  const manifest = await readManifest();
+  if (!manifest) throw new Error("no manifest to add snapshots to");
+  const root = path.join(imagesDir, "..");
+  const v86Version = (JSON.parse(await readFile(path.join(root, "node_modules", "v86", "package.json"), "utf8")) as { version: string }).version;
+  const snapshots: Partial<Record<string, ManifestSnapshot>> = { ...manifest.snapshots };
+  for (const kernel of KERNEL_FLAVOURS) {
+    const h = createHash("sha256")
+      .update(`snapshot ${kernel} ${manifest.inputsHash} v86 ${v86Version} mem ${SNAPSHOT_HOST_MEMORY_MIB}/${SNAPSHOT_UML_MEMORY}\n`)
+      .update(await hashTree(path.join(root, "workers", "core")))
+      .update(await hashTree(path.join(root, "workers", "disk")))
+      .update(await hashTree(path.join(imagesDir, "snapshot.ts")))
+      .update(await hashTree(path.join(root, "cli", "node-machine.ts")));
+    const key = `snapshot-${kernel}-${h.digest("hex").slice(0, 24)}`;
+    const file = `snapshot-${kernel}.v86.zst`;
+    const existing = snapshots[kernel];
+    if (!force && existing?.key === key && (await stat(path.join(outDir, file)).catch(() => undefined))?.size === existing.size) {
+      progress.skip(`snapshot-${kernel}`, "images/out is up to date");
+      continue;
+    }
+    let cached: string | undefined;
+    for (const cache of [localCache, path.join(sharedCache, "steps")]) {
+      if (!force && existsSync(path.join(cache, key, ".complete"))) cached = path.join(cache, key);
+    }
+    if (cached) {
+      progress.skip(`snapshot-${kernel}`, `cached (${key.slice(-24, -12)})`);
+    } else {
+      progress.start(`snapshot-${kernel}`, "booting to the UML prompt in Node and saving the state (usually 1 min)");
+      const stage = path.join(localCache, `${key}.tmp`);
+      await rm(stage, { recursive: true, force: true });
+      const built = await buildSnapshot(outDir, manifest, kernel, path.join(stage, file), (line) => progress.note(`snapshot-${kernel}`, line));
+      await writeFile(path.join(stage, "snapshot.json"), JSON.stringify({ rawSize: built.rawSize, screen: built.screen }));
+      await writeFile(path.join(stage, ".complete"), `${new Date().toISOString()}\n`);
+      cached = path.join(localCache, key);
+      await rm(cached, { recursive: true, force: true });
+      await rename(stage, cached);
+      await copyIntoCache(cached, path.join(sharedCache, "steps", key));
+      progress.done(`snapshot-${kernel}`);
+    }
+    await cp(path.join(cached, file), path.join(outDir, file));
+    const info = JSON.parse(await readFile(path.join(cached, "snapshot.json"), "utf8")) as { rawSize: number; screen: string };
+    snapshots[kernel] = { ...(await artifact(file, { rawSize: info.rawSize })), hostMemoryMiB: SNAPSHOT_HOST_MEMORY_MIB, umlMemory: SNAPSHOT_UML_MEMORY, key, screen: info.screen };
+  }
+  await writeFile(path.join(outDir, "manifest.json"), `${JSON.stringify({ ...manifest, snapshots }, null, 2)}\n`);
+}
+
 async function readManifest(): Promise<ImageManifest | undefined> {
   try {
     return JSON.parse(await readFile(path.join(outDir, "manifest.json"), "utf8")) as ImageManifest;
@@ -224,7 +275,9 @@ export async function buildImages({ force = false }: { force?: boolean } = {}): 
     .update(await hashTree(fileURLToPath(new URL("../workers/disk/sparse-image.ts", import.meta.url))))
     .digest("hex");
   await publish(results, packages, tools, progress, inputsHash, force);
-  await pruneLocalCache(new Set([...results.entries()].map(([name, r]) => `${name}-${r.hash}`)));
+  if (process.env.UMLAB_SKIP_SNAPSHOTS !== "1") await publishSnapshots(progress, force);
+  const snapshotKeys = Object.values((await readManifest())?.snapshots ?? {}).map((snap) => snap.key);
+  await pruneLocalCache(new Set([...[...results.entries()].map(([name, r]) => `${name}-${r.hash}`), ...snapshotKeys]));
   progress.finish(`images ready in ${path.relative(process.cwd(), outDir) || outDir}`);
 }
 

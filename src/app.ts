@@ -1,14 +1,40 @@
 // Wires the emulator worker, the two terminals and the views together; one boot at a time.
-import type { BootError, BootResult, ConsoleId, DownloadProgress, ImageManifest, KernelFlavour, StageEvent } from "../workers/api.ts";
-import { applyDownload, applyFailure, applyStage, downloadTotals, initialBootState, isSettled, isVisibleStage, STAGE_LABELS, type BootState } from "./boot-state.ts";
+import type {
+  BootError,
+  BootResult,
+  ConsoleId,
+  DiskStatus,
+  DownloadProgress,
+  ImageManifest,
+  ImportResult,
+  MergeResult,
+  KernelFlavour,
+  Persistence,
+  SessionInfo,
+  StageEvent,
+  StaleDisk,
+  StartKind,
+  StartMode,
+} from "../workers/api.ts";
+import { shouldAutosave, AUTOSAVE_INTERVAL_MS } from "./autosave.ts";
+import { applyDownload, applyFailure, applyStage, applyStart, downloadTotals, initialBootState, isSettled, isVisibleStage, STAGE_LABELS, type BootState } from "./boot-state.ts";
 import { BootView } from "./boot-view.ts";
 import { debounce } from "./debounce.ts";
+import { confirmDialog, Modal } from "./dialog.ts";
+import { storageLine } from "./disk-status.ts";
+import { DiskView } from "./disk-view.ts";
 import { byId, el, setText } from "./dom.ts";
+import { downloadBlob } from "./download.ts";
 import { EmulatorClient, errorText } from "./emulator-client.ts";
 import { errorView } from "./error-view.ts";
+import { formatBytes, formatWhen } from "./format.ts";
 import { keyAction, type KeyAction } from "./key-actions.ts";
-import { DEFAULT_KERNEL, isKernel, kernelFromSearch, KERNELS, urlWithKernel } from "./options.ts";
-import { bootProblem, guestProblem, unknownKernelProblem, workerProblem, type Problem } from "./problems.ts";
+import { holdLabLock } from "./lab-lock.ts";
+import { bootModeFromSearch, DEFAULT_KERNEL, DEFAULT_LAB, isKernel, kernelFromSearch, KERNELS, labFromSearch, urlWithKernel, urlWithout, type AddressBootMode } from "./options.ts";
+import { OutputGate } from "./output-gate.ts";
+import { badLabProblem, bootProblem, guestProblem, unknownBootModeProblem, unknownKernelProblem, workerProblem, type Problem } from "./problems.ts";
+import { currentSession, describeStart } from "./sessions.ts";
+import { SessionsView } from "./sessions-view.ts";
 import { TerminalPane } from "./terminal-pane.ts";
 import type { UmlabTestHook } from "./test-hook.d.ts";
 
@@ -17,22 +43,65 @@ const CONSOLES: readonly ConsoleId[] = ["uml", "host"];
 const STOP_TIMEOUT_MS = 5000;
 const RESIZE_DEBOUNCE_MS = 50;
 const CLOCK_TICK_MS = 100;
+/** The storage line's "last saved … ago" needs no finer clock. */
+const DISK_TICK_MS = 1000;
+/** navigator.storage.estimate() walks the origin's storage; commits can be frequent, so ask at most this often. */
+const ESTIMATE_INTERVAL_MS = 5000;
+const NO_DISK: DiskStatus = { mode: "none", bytes: 0, pending: 0, generation: 0 };
+
+/** What a boot does besides the kernel: how to start, and work on the idle worker first (reset, export). */
+interface BootRequest {
+  mode: StartMode;
+  /** Runs on the stopped worker before boot(); a failure is shown as `${what} failed` and nothing boots. */
+  before?: { what: string; run(client: EmulatorClient): Promise<void> };
+}
 
 export class App {
   readonly hook: UmlabTestHook;
   private readonly panes: Record<ConsoleId, TerminalPane>;
   private readonly tabs: Record<ConsoleId, HTMLButtonElement>;
   private readonly bootView: BootView;
+  private readonly diskView: DiskView;
+  private readonly sessionsView: SessionsView;
   private readonly select = byId("kernel-select", HTMLSelectElement);
   private readonly restartButton = byId("restart", HTMLButtonElement);
+  private readonly coldBootButton = byId("cold-boot", HTMLButtonElement);
+  private readonly saveButton = byId("save-session", HTMLButtonElement);
+  private readonly sessionsButton = byId("sessions", HTMLButtonElement);
   private readonly status = byId("status", HTMLElement);
   private readonly notice = byId("notice", HTMLElement);
   private readonly errorSlot = byId("error-slot", HTMLElement);
+  /** Console output of the current boot waits here until restored screens (if any) are written. */
+  private readonly gate = new OutputGate<ConsoleId>((id, bytes) => this.panes[id].write(bytes));
   private client: EmulatorClient | undefined;
   /** Bumped per boot; reports from older boots are dropped. */
   private generation = 0;
+  /** From the start of boot() until its result: disk operations that would race a boot wait for it. */
+  private bootPending = false;
   private state: BootState = initialBootState();
   private kernel: KernelFlavour = DEFAULT_KERNEL;
+  private lab = DEFAULT_LAB;
+  /** The address's start mode, used by Restart and Retry too; Cold boot and the sessions list override it. */
+  private addressMode: AddressBootMode = "auto";
+  /** Undefined until the lab's lock is settled: this tab then writes the disk, or opens it read-only. */
+  private persistence: Persistence | undefined;
+  private opening = false;
+  /** Set when the user chose to keep booting a stale disk's own release; cleared when the disk is replaced. */
+  private useStoredRelease = false;
+  /** The session the current boot resumes, when the page knows it, for "Resumed session saved …". */
+  private resumedSavedAt: number | undefined;
+  /** The latest session list the worker gave, to name a resumed session's time. */
+  private knownSessions: SessionInfo[] = [];
+  private disk: DiskStatus | undefined;
+  private estimate: { usage?: number; quota?: number } | undefined;
+  private estimateAt = 0;
+  private persisted: boolean | undefined;
+  private persistAsked = false;
+  /** The user typed since the last session save began; autosave skips untouched machines. */
+  private dirty = false;
+  private saving = false;
+  /** A disk export or import runs. */
+  private diskBusy = false;
   /** The latest worker time and when it arrived, to run the active stage's clock between reports. */
   private clock = { at: 0, page: 0 };
   private active: ConsoleId = "uml";
@@ -42,7 +111,10 @@ export class App {
   constructor() {
     const pane = (id: ConsoleId): TerminalPane =>
       new TerminalPane(byId(`term-${id}`, HTMLElement), {
-        input: (bytes) => this.client?.sendInput(id, bytes),
+        input: (bytes) => {
+          this.dirty = true;
+          this.client?.sendInput(id, bytes);
+        },
         key: (ev) => this.onTerminalKey(id, ev),
       });
     this.panes = { uml: pane("uml"), host: pane("host") };
@@ -50,10 +122,23 @@ export class App {
 
     this.bootView = new BootView(() => this.restart());
     byId("boot-slot", HTMLElement).replaceWith(this.bootView.element);
+    this.diskView = new DiskView({
+      exportDisk: () => void this.exportDisk(),
+      importDisk: (file) => void this.importDisk(file),
+      resetDisk: () => void this.resetDisk(),
+      mergeDisk: () => void this.mergeDisk(),
+    });
+    this.sessionsView = new SessionsView(this.sessionsButton, byId("sessions-panel", HTMLElement), {
+      opened: () => void this.refreshSessions(),
+      resume: (session) => this.resumeSession(session),
+      remove: (session) => void this.deleteSession(session),
+    });
 
     for (const k of KERNELS) this.select.append(el("option", { text: k, attrs: { value: k } }));
     this.select.addEventListener("change", () => this.markPendingKernel());
     this.restartButton.addEventListener("click", () => this.restart());
+    this.coldBootButton.addEventListener("click", () => this.coldBoot());
+    this.saveButton.addEventListener("click", () => this.saveFromUser());
 
     for (const id of CONSOLES) {
       this.tabs[id].addEventListener("click", () => this.activate(id));
@@ -67,21 +152,28 @@ export class App {
         }
       });
     }
-    // Alt+1/2 also work while focus is outside the terminals; inside, the terminal's handler already acted.
+    // Page shortcuts also work while focus is outside the terminals; inside, the terminal's handler already acted.
     window.addEventListener("keydown", (ev) => {
       if (ev.defaultPrevented) return;
       const action = keyAction(ev);
-      if (action === "tab-uml" || action === "tab-host") {
+      if (action === "tab-uml" || action === "tab-host" || action === "save-session") {
         ev.preventDefault();
         this.perform(action, this.active);
       }
     });
+    // Leaving the tab (switching away, closing, mobile backgrounding) may be the last chance to store work.
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") this.leaving();
+    });
+    window.addEventListener("pagehide", () => this.leaving());
 
     const refit = debounce(() => this.sendSizes(false), RESIZE_DEBOUNCE_MS);
     new ResizeObserver(refit).observe(byId("term-stack", HTMLElement));
     // Cell size depends on the web font, which may arrive after the first fit.
     void document.fonts.ready.then(() => this.sendSizes(false));
     setInterval(() => this.tick(), CLOCK_TICK_MS);
+    setInterval(() => this.renderDisk(), DISK_TICK_MS);
+    setInterval(() => this.autosave(), AUTOSAVE_INTERVAL_MS);
 
     this.hook = {
       stage: "idle",
@@ -91,50 +183,176 @@ export class App {
       readConsole: (id) => this.panes[id].readAll(),
       typeInto: (id, text) => this.panes[id].type(text),
       consoleSize: (id) => this.panes[id].size,
+      lab: this.lab,
+      startKind: undefined,
+      persistence: undefined,
+      diskStatus: () => this.usableClient()?.disk() ?? Promise.resolve({ ...NO_DISK }),
+      flushDisk: () => this.flushDisk(),
+      saveSession: (kind = "manual") => this.saveSession(kind),
+      listSessions: () => this.usableClient()?.listSessions(this.lab) ?? Promise.resolve([]),
     };
     this.activate("uml", false);
+    this.syncControls();
   }
 
-  /** Boots the kernel named in the address, or explains why it cannot. */
+  /** Reads the address (lab, start mode, kernel) and opens the lab, or explains what in it is wrong. */
   start(): void {
+    const lab = labFromSearch(location.search);
+    if (!lab.ok) {
+      return this.refuse(badLabProblem(lab.message), () => {
+        history.replaceState(history.state, "", urlWithout(location.href, "lab"));
+        this.start();
+      });
+    }
+    this.lab = this.hook.lab = lab.lab;
+    this.renderDisk();
+    const mode = bootModeFromSearch(location.search);
+    if (!mode.ok) {
+      return this.refuse(unknownBootModeProblem(mode.message), () => {
+        history.replaceState(history.state, "", urlWithout(location.href, "boot"));
+        this.start();
+      });
+    }
+    this.addressMode = mode.mode;
     const choice = kernelFromSearch(location.search);
     if (!choice.ok) {
       this.select.value = DEFAULT_KERNEL;
-      this.setStatus("Not started", "bad");
-      this.showProblem(unknownKernelProblem(choice.message, DEFAULT_KERNEL));
-      return;
+      return this.refuse(unknownKernelProblem(choice.message, DEFAULT_KERNEL), () => this.restart());
     }
     this.select.value = choice.kernel;
-    void this.boot(choice.kernel);
+    void this.open(choice.kernel);
   }
 
-  /** Stops the machine and boots the kernel chosen in the header, remembering it in the address. */
+  /** Stops the machine and starts the kernel chosen in the header, remembering it in the address. */
   restart(): void {
     const kernel = isKernel(this.select.value) ? this.select.value : DEFAULT_KERNEL;
     history.replaceState(history.state, "", urlWithKernel(location.href, kernel));
-    void this.boot(kernel);
+    if (this.persistence === undefined) void this.open(kernel);
+    else void this.boot(kernel, { mode: this.addressMode });
   }
 
-  private async boot(kernel: KernelFlavour): Promise<void> {
+  /** Boots from scratch with the disk as it is, whatever snapshot or session could be restored. */
+  private coldBoot(): void {
+    if (this.persistence === undefined) return;
+    const kernel = isKernel(this.select.value) ? this.select.value : DEFAULT_KERNEL;
+    history.replaceState(history.state, "", urlWithKernel(location.href, kernel));
+    void this.boot(kernel, { mode: "cold" });
+  }
+
+  /** Settles who writes the lab's disk (Web Locks: one writer per lab), then boots. */
+  private async open(kernel: KernelFlavour): Promise<void> {
+    if (this.opening || this.persistence !== undefined) return;
+    this.opening = true;
+    this.clearProblem();
+    this.setStatus("Opening the lab…", "busy");
+    // navigator.locks is missing outside secure contexts; with no way to coordinate, this tab writes.
+    const locks = navigator.locks as LockManager | undefined;
+    let persistence: Persistence = "persistent";
+    if (locks) {
+      // A lock manager that refuses outright (e.g. an opaque origin) cannot coordinate either.
+      const held = await holdLabLock(locks, this.lab, { wait: false }).catch(() => true);
+      if (!held) persistence = await this.askAboutOtherTab(locks);
+    }
+    this.opening = false;
+    this.persistence = this.hook.persistence = persistence;
+    this.renderDisk();
+    void this.boot(kernel, { mode: this.addressMode });
+  }
+
+  /** The lab is open in another tab: open it read-only now, or wait for that tab to close and then write. */
+  private askAboutOtherTab(locks: LockManager): Promise<Persistence> {
+    this.setStatus("Lab open in another tab", "warn");
+    return new Promise<Persistence>((resolve) => {
+      let waiting: AbortController | undefined;
+      const readOnly = (): void => {
+        waiting?.abort();
+        modal.close();
+        resolve("ephemeral");
+      };
+      const wait = (): void => {
+        if (waiting) return;
+        waiting = new AbortController();
+        modal.setBody(
+          "Waiting for the other tab… This tab opens the lab as soon as the other one closes.",
+          "You can still open it now without saving instead.",
+        );
+        const button = modal.button("lock-wait");
+        if (button) button.disabled = true;
+        this.setStatus("Waiting for the other tab…", "warn");
+        holdLabLock(locks, this.lab, { wait: true, signal: waiting.signal }).then(
+          () => {
+            modal.close();
+            resolve("persistent");
+          },
+          // Aborted: the user chose read-only, which already resolved.
+          () => undefined,
+        );
+      };
+      const modal: Modal = new Modal({
+        testId: "lock-dialog",
+        title: "This lab is open in another tab",
+        body: [
+          `Only one tab at a time can save the lab “${this.lab}”. Another tab of this browser has it open.`,
+          "Open it here without saving (changes stay in this tab's memory), or take over when the other tab closes.",
+        ],
+        actions: [
+          { label: "Open without saving", testId: "lock-readonly", onClick: readOnly },
+          { label: "Take over when the other tab closes", testId: "lock-wait", tone: "primary", autofocus: true, onClick: wait },
+        ],
+        // Backing out must still leave a usable page; read-only is the choice that cannot lose anything.
+        onCancel: readOnly,
+        returnFocus: () => this.focusTerminal(),
+      });
+      modal.open();
+    });
+  }
+
+  private async boot(kernel: KernelFlavour, request: BootRequest): Promise<void> {
+    const persistence = this.persistence;
+    if (persistence === undefined) return;
     const gen = ++this.generation;
+    this.bootPending = true;
     this.kernel = kernel;
     this.markPendingKernel();
     this.clearProblem();
     this.state = initialBootState();
     this.clock = { at: 0, page: performance.now() };
-    Object.assign(this.hook, { stage: "idle", stageTimes: {}, bootError: undefined, downloadedBytes: 0 } satisfies Partial<UmlabTestHook>);
+    const { mode } = request;
+    this.resumedSavedAt = typeof mode === "object" ? this.knownSessions.find((s) => s.id === mode.session)?.savedAt : undefined;
+    this.dirty = false;
+    Object.assign(this.hook, { stage: "idle", stageTimes: {}, bootError: undefined, downloadedBytes: 0, startKind: undefined } satisfies Partial<UmlabTestHook>);
     this.bootView.reset();
     this.render();
+    this.syncControls();
     this.setStatus(`Starting ${kernel}…`, "busy");
 
     const client = await this.clientFor(gen);
     if (!client) return;
+    if (request.before) {
+      const { what, run } = request.before;
+      try {
+        await run(client);
+      } catch (err) {
+        if (gen === this.generation) this.beforeFailed(what, errorText(err));
+        return;
+      }
+      if (gen !== this.generation) return;
+    }
     // Cleared only now, so the old machine's last words do not land in the new boot's screen.
     for (const id of CONSOLES) this.panes[id].reset();
+    // Held until the worker says how it starts: a restore's saved screens must come before its live output.
+    this.gate.hold();
     let result: BootResult;
     try {
       result = await client.boot(
-        { manifestUrl: new URL("/images/manifest.json", location.href).toString(), kernel },
+        {
+          manifestUrl: new URL("/images/manifest.json", location.href).toString(),
+          kernel,
+          lab: this.lab,
+          mode,
+          persistence,
+          ...(this.useStoredRelease ? { useStoredRelease: true } : {}),
+        },
         {
           stage: (event) => {
             if (gen === this.generation) this.onStage(event);
@@ -142,21 +360,75 @@ export class App {
           download: (progress) => {
             if (gen === this.generation) this.onDownload(progress);
           },
+          start: (kind, reason) => {
+            if (gen === this.generation) this.onStart(kind, reason);
+          },
+          disk: (status) => {
+            if (gen === this.generation) this.onDisk(status);
+          },
         },
       );
     } catch (err) {
-      if (gen === this.generation && !client.isBroken) this.failBoot({ kind: "emulator", message: errorText(err) });
+      if (gen !== this.generation) return;
+      this.bootPending = false;
+      this.gate.release();
+      if (!client.isBroken) this.failBoot({ kind: "emulator", message: errorText(err) });
       return;
     }
     if (gen !== this.generation) return;
+    this.bootPending = false;
     if (!result.ok) {
-      this.failBoot(result.error);
+      this.gate.release();
+      if (result.error.kind === "stale-disk" && result.error.stale) this.staleDisk(kernel, result.error, result.error.stale);
+      else this.failBoot(result.error);
+      this.syncControls();
       return;
     }
+    this.onStart(result.start, "");
+    // A cold boot has nothing to restore: the terminals were cleared above.
+    const screens = result.start === "cold" ? undefined : result.screens;
+    this.gate.release(() => {
+      for (const id of CONSOLES) {
+        const screen = screens?.[id];
+        if (screen !== undefined) this.panes[id].restore(screen);
+      }
+    });
     this.describeKernels(result.manifest);
     // A guest failure reported while boot() was still running was held back until now.
     if (this.state.failed !== undefined) this.guestFailed(this.state.failed);
     this.sendSizes(true);
+    this.syncControls();
+    void this.afterBoot(gen, client, result.start);
+  }
+
+  /** Storage facts that only matter once a machine runs: the disk's status, quota, the persist() grant. */
+  private async afterBoot(gen: number, client: EmulatorClient, start: StartKind): Promise<void> {
+    if (this.persistence === "persistent" && !this.persistAsked) {
+      this.persistAsked = true;
+      const storage = navigator.storage as StorageManager | undefined;
+      storage?.persist().then(
+        (granted) => {
+          this.persisted = granted;
+          this.renderDisk();
+        },
+        () => undefined,
+      );
+    }
+    this.refreshEstimate(true);
+    try {
+      const status = await client.disk();
+      if (gen === this.generation) this.onDisk(status);
+      // "auto" resumed a session without saying which: the newest one taken with this disk is it.
+      if (start === "resume" && this.resumedSavedAt === undefined) {
+        const sessions = await client.listSessions(this.lab);
+        this.knownSessions = sessions;
+        if (gen !== this.generation) return;
+        this.resumedSavedAt = currentSession(sessions)?.savedAt;
+        this.render();
+      }
+    } catch {
+      // Informational only; the worker reports real disk trouble through the observer.
+    }
   }
 
   /** The worker to boot on: the current one once stopped, or a fresh one if it is busy, broken or stuck. */
@@ -171,10 +443,14 @@ export class App {
       if (gen !== this.generation) return undefined;
       if (stopped && this.client === current) return current;
     }
+    return this.newClient();
+  }
+
+  private newClient(): EmulatorClient {
     this.client?.terminate();
     const client: EmulatorClient = new EmulatorClient({
       output: (id, bytes) => {
-        if (this.client === client) this.panes[id].write(bytes);
+        if (this.client === client) this.gate.push(id, bytes);
       },
       failed: (message) => {
         if (this.client === client) this.workerFailed(message);
@@ -184,6 +460,11 @@ export class App {
     this.sentSize.uml = this.sentSize.host = undefined;
     this.sendSizes(true);
     return client;
+  }
+
+  /** The worker for calls that do not boot; undefined when there is none that works. */
+  private usableClient(): EmulatorClient | undefined {
+    return this.client && !this.client.isBroken ? this.client : undefined;
   }
 
   private onStage(event: StageEvent): void {
@@ -203,12 +484,27 @@ export class App {
       this.setStatus(`${this.kernel} · ${STAGE_LABELS[event.stage]}…`, "busy");
     }
     this.render();
+    this.syncControls();
+  }
+
+  private onStart(kind: StartKind, reason: string): void {
+    this.state = applyStart(this.state, kind, reason);
+    this.hook.startKind = kind;
+    // A cold boot restores no screens, so its output may flow at once.
+    if (kind === "cold") this.gate.release();
+    this.render();
   }
 
   private onDownload(progress: DownloadProgress): void {
     this.state = applyDownload(this.state, progress);
     this.hook.downloadedBytes = downloadTotals(this.state).loaded;
     this.render();
+  }
+
+  private onDisk(status: DiskStatus): void {
+    this.disk = status;
+    this.renderDisk();
+    this.refreshEstimate(false);
   }
 
   private failBoot(error: BootError): void {
@@ -227,11 +523,97 @@ export class App {
   }
 
   private workerFailed(message: string): void {
+    this.bootPending = false;
+    this.gate.release();
     this.hook.bootError = { kind: "emulator", message };
     this.hook.stage = "error";
     this.stopClock(message);
     this.setStatus("Emulator failed", "bad");
     this.showProblem(workerProblem(message));
+    this.syncControls();
+  }
+
+  /** A reset or export before a boot failed: nothing boots, and Retry boots the disk as it now is. */
+  private beforeFailed(what: string, message: string): void {
+    this.bootPending = false;
+    // Output a superseded boot left held belongs to no machine that runs now.
+    this.gate.drop();
+    this.gate.release();
+    this.hook.stage = "error";
+    this.stopClock(message);
+    this.setStatus(`${what} failed`, "bad");
+    this.showProblem({ title: `${what} failed`, message, advice: "The machine was stopped. Press Retry to boot the lab's disk as it is now.", action: "Retry" });
+    this.syncControls();
+  }
+
+  /** The stored disk belongs to another image release: never boot this release on it; let the user choose. */
+  private staleDisk(kernel: KernelFlavour, error: BootError, stale: StaleDisk): void {
+    this.hook.bootError = error;
+    this.hook.stage = "error";
+    this.stopClock(error.message);
+    this.setStatus("Disk from an older release", "warn");
+    const built = Date.parse(stale.builtAt);
+    const when = Number.isNaN(built) ? stale.builtAt : formatWhen(built, Date.now());
+    const modal: Modal = new Modal({
+      testId: "stale-dialog",
+      title: "This disk was made for an older image release",
+      body: [
+        `The disk stored for lab “${this.lab}” (${formatBytes(stale.bytes)}) was made with the image release built ${when}. The page now serves a newer release, and the disk cannot be booted on it.`,
+        stale.releaseCached
+          ? "The old release is still in this browser's cache, so you can keep using it, or export the disk and start fresh on the new release."
+          : "The old release is no longer in this browser's cache, so it cannot boot again. Export the disk to keep its files, and start fresh on the new release.",
+      ],
+      actions: [
+        {
+          label: "Not now",
+          testId: "stale-cancel",
+          onClick: () => {
+            modal.close();
+            this.staleCancelled(error);
+          },
+        },
+        {
+          label: "Keep using the old image",
+          testId: "stale-keep",
+          disabled: !stale.releaseCached,
+          ...(stale.releaseCached ? {} : { title: "The old release's files are no longer cached in this browser" }),
+          onClick: () => {
+            modal.close();
+            this.useStoredRelease = true;
+            void this.boot(kernel, { mode: this.addressMode });
+          },
+        },
+        {
+          label: "Export the disk and start fresh",
+          testId: "stale-export",
+          tone: "primary",
+          autofocus: true,
+          onClick: () => {
+            modal.close();
+            void this.boot(kernel, {
+              mode: "auto",
+              before: {
+                what: "Export and reset",
+                run: async (client) => {
+                  await this.exportWith(client);
+                  await client.resetDisk(this.lab);
+                  this.useStoredRelease = false;
+                },
+              },
+            });
+          },
+        },
+      ],
+      onCancel: () => this.staleCancelled(error),
+      returnFocus: () => this.focusTerminal(),
+    });
+    modal.open();
+  }
+
+  /** Backing out of the stale-disk choice leaves the explanation and a Retry that asks again. */
+  private staleCancelled(error: BootError): void {
+    this.setStatus("Not started", "bad");
+    this.showProblem(bootProblem(error));
   }
 
   /** Ends the running stage's clock on failures the worker did not report as a stage. */
@@ -240,12 +622,269 @@ export class App {
     this.render();
   }
 
-  private showProblem(problem: Problem): void {
-    this.errorSlot.replaceChildren(errorView(problem, () => this.restart()));
+  /** Shows why the page cannot start yet; the problem's button fixes what it can and tries again. */
+  private refuse(problem: Problem, action: () => void): void {
+    this.setStatus("Not started", "bad");
+    this.showProblem(problem, action);
+  }
+
+  private showProblem(problem: Problem, action: () => void = () => this.restart()): void {
+    this.errorSlot.replaceChildren(errorView(problem, action));
   }
 
   private clearProblem(): void {
     this.errorSlot.replaceChildren();
+  }
+
+  // Sessions
+
+  private saveFromUser(): void {
+    this.saveSession("manual").catch((err: unknown) => this.diskView.showMessage(`Saving the session failed: ${errorText(err)}`));
+  }
+
+  /** Saves RAM, disk and both screens as one session; shared by the button, Ctrl+Shift+S, autosave and the hook. */
+  private async saveSession(kind: "manual" | "auto"): Promise<SessionInfo> {
+    const client = this.usableClient();
+    if (!client) throw new Error("No machine is running.");
+    if (this.persistence !== "persistent") throw new Error("This tab is read-only: the lab is open in another tab.");
+    if (this.hook.stage !== "ready") throw new Error("A session can be saved once the machine is ready.");
+    if (this.saving) throw new Error("A session is already being saved.");
+    this.saving = true;
+    // Cleared at the start, so typing during the save counts for the next one.
+    const wasDirty = this.dirty;
+    this.dirty = false;
+    this.syncControls();
+    if (kind === "manual") this.flash("Saving session…");
+    try {
+      const info = await client.saveSession({ kind, screens: this.screens() });
+      if (kind === "manual") this.flash(`Session saved (${formatBytes(info.bytes)})`);
+      if (this.sessionsView.isOpen) void this.refreshSessions();
+      client.disk().then(
+        (status) => {
+          if (this.client === client) this.onDisk(status);
+        },
+        () => undefined,
+      );
+      return info;
+    } catch (err) {
+      this.dirty ||= wasDirty;
+      throw err;
+    } finally {
+      this.saving = false;
+      this.syncControls();
+    }
+  }
+
+  private screens(): Record<ConsoleId, string> {
+    return { uml: this.panes.uml.serialize(), host: this.panes.host.serialize() };
+  }
+
+  private autosave(): void {
+    if (!shouldAutosave({ stage: this.hook.stage, persistence: this.persistence, dirty: this.dirty, saving: this.saving })) return;
+    this.saveSession("auto").catch((err: unknown) => this.diskView.showMessage(`Autosave failed: ${errorText(err)}`));
+  }
+
+  /** The tab is being hidden or closed: commit the disk now and keep a session if there is new work. */
+  private leaving(): void {
+    const client = this.usableClient();
+    if (!client || this.persistence !== "persistent") return;
+    client.flushDisk().then(
+      (status) => {
+        if (this.client === client) this.onDisk(status);
+      },
+      (err: unknown) => this.diskView.showMessage(`Saving the disk failed: ${errorText(err)}`),
+    );
+    this.autosave();
+  }
+
+  private async flushDisk(): Promise<DiskStatus> {
+    const client = this.usableClient();
+    if (!client) return { ...NO_DISK };
+    const status = await client.flushDisk();
+    if (this.client === client) this.onDisk(status);
+    return status;
+  }
+
+  private async refreshSessions(): Promise<void> {
+    const client = this.usableClient();
+    if (!client) return this.sessionsView.showError("No emulator is running.");
+    try {
+      this.knownSessions = await client.listSessions(this.lab);
+      this.sessionsView.render(this.knownSessions, Date.now(), this.persistence !== "persistent");
+    } catch (err) {
+      this.sessionsView.showError(`Could not list the sessions: ${errorText(err)}`);
+    }
+  }
+
+  /** A session holds RAM of the kernel it ran, so it resumes with that kernel whatever the header says. */
+  private resumeSession(session: SessionInfo): void {
+    this.select.value = session.kernel;
+    history.replaceState(history.state, "", urlWithKernel(location.href, session.kernel));
+    void this.boot(session.kernel, { mode: { session: session.id } });
+  }
+
+  private async deleteSession(session: SessionInfo): Promise<void> {
+    const client = this.usableClient();
+    if (!client || this.persistence !== "persistent") return;
+    try {
+      await client.deleteSession(session.id);
+    } catch (err) {
+      this.diskView.showMessage(`Deleting the session failed: ${errorText(err)}`);
+    }
+    await this.refreshSessions();
+  }
+
+  // Disk
+
+  private async resetDisk(): Promise<void> {
+    if (this.persistence !== "persistent") return;
+    const ok = await confirmDialog({
+      title: "Reset this lab's disk?",
+      body: [
+        `Every change on the disk of lab “${this.lab}”, and all its saved sessions, will be deleted. The lab then starts again from the pristine image.`,
+        "Export the disk first if you want to keep it.",
+      ],
+      ok: "Reset disk",
+      danger: true,
+      returnFocus: () => this.focusTerminal(),
+    });
+    if (!ok) return;
+    this.diskView.clearMessage();
+    this.sessionsView.close(false);
+    // "auto" on a pristine disk restores the pre-booted snapshot.
+    void this.boot(this.kernel, {
+      mode: "auto",
+      before: {
+        what: "Reset",
+        run: async (client) => {
+          await client.resetDisk(this.lab);
+          this.useStoredRelease = false;
+          this.knownSessions = [];
+          this.flash("Disk reset");
+        },
+      },
+    });
+  }
+
+  /** Folds the COW into a private backing image (uml_moo in the host), then boots the lab on it. */
+  private async mergeDisk(): Promise<void> {
+    if (this.persistence !== "persistent" || this.diskBusy) return;
+    const client = this.usableClient();
+    if (!client || this.hook.stage !== "ready") return this.diskView.showMessage("Merge needs the lab running, with UML at its prompt.");
+    const ok = await confirmDialog({
+      title: "Merge the disk into a private image?",
+      body: [
+        "UML is stopped cleanly, then the host runs uml_moo to fold the COW file into the backing image. The lab then boots from that private image with an empty COW file on top.",
+        "The lab's saved sessions are deleted: they belong to the disk as it was. Later visits cold-boot, because the pre-booted snapshot has the release's image.",
+      ],
+      ok: "Merge",
+      returnFocus: () => this.focusTerminal(),
+    });
+    if (!ok) return;
+    this.diskView.clearMessage();
+    this.sessionsView.close(false);
+    this.setDiskBusy(true);
+    let result: MergeResult;
+    try {
+      result = await client.mergeDisk(this.lab);
+    } catch (err) {
+      result = { ok: false, message: errorText(err) };
+    } finally {
+      this.setDiskBusy(false);
+    }
+    if (!result.ok) this.diskView.showMessage(`Merge failed: ${result.message}`);
+    else this.flash(`Merged: the private image holds ${formatBytes(result.backingBytes)} of changes`);
+    this.knownSessions = [];
+    // Booted either way: after a failed merge the stored disk is as it was, and UML may have been stopped.
+    void this.boot(this.kernel, { mode: "auto" });
+  }
+
+  private async exportDisk(): Promise<void> {
+    const client = this.usableClient();
+    if (!client) return this.diskView.showMessage("Export failed: no emulator is running.");
+    this.setDiskBusy(true);
+    try {
+      await this.exportWith(client);
+      this.flash("Disk exported");
+    } catch (err) {
+      this.diskView.showMessage(`Export failed: ${errorText(err)}`);
+    } finally {
+      this.setDiskBusy(false);
+    }
+  }
+
+  private async exportWith(client: EmulatorClient): Promise<void> {
+    const { blob, fileName } = await client.exportDisk(this.lab);
+    downloadBlob(blob, fileName);
+  }
+
+  /** Replaces the lab's disk with the file and cold-boots it; a refused file changes nothing. */
+  private async importDisk(file: File): Promise<void> {
+    if (this.persistence !== "persistent") return this.diskView.showMessage("Import is off in a read-only tab: the lab is open in another tab.");
+    if (this.diskBusy) return this.diskView.showMessage("Another disk operation is running; try again when it has finished.");
+    // Importing on a worker that is still booting would race that boot.
+    if (this.bootPending) return this.diskView.showMessage("A boot is in progress; import again when it has finished.");
+    const client = this.usableClient() ?? this.newClient();
+    this.diskView.clearMessage();
+    this.setDiskBusy(true);
+    let result: ImportResult;
+    try {
+      result = await client.importDisk(this.lab, file);
+    } catch (err) {
+      return this.diskView.showMessage(`Import failed: ${errorText(err)}`);
+    } finally {
+      this.setDiskBusy(false);
+    }
+    if (!result.ok) return this.diskView.showMessage(`Import failed: ${result.message}`);
+    this.useStoredRelease = false;
+    this.sessionsView.close(false);
+    this.flash(`Imported ${file.name} (${formatBytes(result.bytes)})`);
+    void this.boot(this.kernel, { mode: "cold" });
+  }
+
+  private setDiskBusy(busy: boolean): void {
+    this.diskBusy = busy;
+    this.syncControls();
+  }
+
+  private refreshEstimate(force: boolean): void {
+    const storage = navigator.storage as StorageManager | undefined;
+    const now = performance.now();
+    if (!storage || (!force && now - this.estimateAt < ESTIMATE_INTERVAL_MS)) return;
+    this.estimateAt = now;
+    storage.estimate().then(
+      (estimate) => {
+        this.estimate = estimate;
+        this.renderDisk();
+      },
+      () => undefined,
+    );
+  }
+
+  private renderDisk(): void {
+    // Before the worker's first report, a read-only tab can already say so.
+    const status = this.disk ?? (this.persistence === "ephemeral" ? { ...NO_DISK, mode: "ephemeral" as const } : undefined);
+    this.diskView.render(storageLine({ status, lab: this.lab, now: Date.now(), ...(this.estimate ? { estimate: this.estimate } : {}), ...(this.persisted === undefined ? {} : { persisted: this.persisted }) }));
+  }
+
+  /** Enables what makes sense now; the worker still refuses anything that slips through. */
+  private syncControls(): void {
+    const opened = this.persistence !== undefined;
+    const persistent = this.persistence === "persistent";
+    const readOnly = this.persistence === "ephemeral";
+    this.coldBootButton.disabled = !opened;
+    this.sessionsButton.disabled = !opened;
+    this.saveButton.disabled = !(persistent && this.hook.stage === "ready" && !this.saving);
+    this.saveButton.title = readOnly ? "Saving sessions is off in a read-only tab" : "Save session (Ctrl+Shift+S)";
+    this.diskView.setEnabled(
+      {
+        exportDisk: opened && !this.diskBusy,
+        importDisk: persistent && !this.diskBusy,
+        resetDisk: persistent && !this.diskBusy,
+        mergeDisk: persistent && !this.diskBusy && this.hook.stage === "ready",
+      },
+      readOnly,
+    );
   }
 
   private describeKernels(manifest: ImageManifest): void {
@@ -260,7 +899,7 @@ export class App {
   private markPendingKernel(): void {
     const pending = this.select.value !== this.kernel;
     this.restartButton.classList.toggle("attention", pending);
-    this.restartButton.title = pending ? `Restart with the ${this.select.value} kernel` : "Stop the machine and boot it again";
+    this.restartButton.title = pending ? `Restart with the ${this.select.value} kernel` : "Stop the machine and start it again (from a saved session or the snapshot when possible)";
   }
 
   private activate(id: ConsoleId, focus = true): void {
@@ -273,6 +912,10 @@ export class App {
     }
     this.sendSizes(false);
     if (focus) this.panes[id].focus();
+  }
+
+  private focusTerminal(): void {
+    this.panes[this.active].focus();
   }
 
   private onTerminalKey(id: ConsoleId, ev: KeyboardEvent): boolean {
@@ -290,6 +933,10 @@ export class App {
   private perform(action: Exclude<KeyAction, "browser-paste">, id: ConsoleId): void {
     if (action === "tab-uml") return this.activate("uml");
     if (action === "tab-host") return this.activate("host");
+    if (action === "save-session") {
+      if (this.saveButton.disabled) return this.flash(this.persistence === "ephemeral" ? "Saving is off in a read-only tab." : "A session can be saved once the machine is ready.");
+      return this.saveFromUser();
+    }
     const clipboard = navigator.clipboard as Clipboard | undefined;
     if (!clipboard) return this.flash("The clipboard needs a secure context (https or localhost).");
     if (action === "copy") {
@@ -330,7 +977,8 @@ export class App {
   }
 
   private render(): void {
-    this.bootView.render(this.state, this.now());
+    const start = this.state.start;
+    this.bootView.render(this.state, this.now(), start && describeStart(start.kind, start.reason, this.resumedSavedAt, Date.now()));
     document.body.dataset.bootStage = this.state.stage;
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyDownload, applyFailure, applyStage, downloadTotals, initialBootState, isSettled, rowElapsed, type BootState, type StageRow } from "./boot-state.ts";
+import { applyDownload, applyFailure, applyStage, applyStart, downloadTotals, initialBootState, isSettled, rowElapsed, type BootState, type StageRow } from "./boot-state.ts";
 import type { StageEvent } from "../workers/api.ts";
 
 function run(events: StageEvent[], from: BootState = initialBootState()): BootState {
@@ -108,5 +108,39 @@ describe("applyDownload", () => {
     s = applyDownload(s, { artifact: "bios", file: "seabios.bin", loaded: 1000, total: 1000 });
     expect(s.downloads.map((d) => d.file)).toEqual(["seabios.bin", "rootfs.img.zst"]);
     expect(downloadTotals(s)).toEqual({ loaded: 1050, total: 6000 });
+  });
+});
+
+describe("applyStart", () => {
+  it("marks the stages a snapshot restore passes over as skipped", () => {
+    let s = applyStart(initialBootState(), "snapshot", "");
+    s = run([{ stage: "download", at: 0 }, { stage: "ready", at: 900 }], s);
+    expect(states(s)).toEqual(["download:done", "bios:skipped", "host-kernel:skipped", "uml-kernel:skipped", "ready:done"]);
+    expect(s.start).toEqual({ kind: "snapshot", reason: "" });
+    expect(isSettled(s)).toBe(true);
+  });
+
+  it("turns never-started rows into skipped ones when the kind arrives after ready", () => {
+    const s = applyStart(run([{ stage: "download", at: 0 }, { stage: "ready", at: 900 }]), "resume", "session of 14:02");
+    expect(states(s)).toEqual(["download:done", "bios:skipped", "host-kernel:skipped", "uml-kernel:skipped", "ready:done"]);
+  });
+
+  it("keeps cold boots' unseen stages done", () => {
+    let s = applyStart(initialBootState(), "cold", "Cold boot: the disk changed");
+    s = run([{ stage: "download", at: 0 }, { stage: "bios", at: 100 }, { stage: "uml-kernel", at: 9000 }], s);
+    expect(states(s)).toEqual(["download:done", "bios:done", "host-kernel:done", "uml-kernel:active", "ready:pending"]);
+    expect(s.start?.reason).toBe("Cold boot: the disk changed");
+  });
+
+  it("keeps the observer's reason when the boot result repeats the kind", () => {
+    const s = applyStart(applyStart(initialBootState(), "cold", "because"), "cold", "");
+    expect(s.start).toEqual({ kind: "cold", reason: "because" });
+  });
+
+  it("does not reopen a skipped stage reported late", () => {
+    let s = applyStart(initialBootState(), "snapshot", "");
+    s = run([{ stage: "download", at: 0 }, { stage: "ready", at: 900 }, { stage: "bios", at: 950 }], s);
+    expect(row(s, 1).state).toBe("skipped");
+    expect(row(s, 4).state).toBe("done");
   });
 });

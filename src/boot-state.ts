@@ -1,5 +1,5 @@
 // The boot progress model: a pure reducer over the worker's stage and download reports.
-import type { BootStage, DownloadProgress, StageEvent } from "../workers/api.ts";
+import type { BootStage, DownloadProgress, StageEvent, StartKind } from "../workers/api.ts";
 
 /** The stages shown in the list, in boot order. */
 export const VISIBLE_STAGES = ["download", "bios", "host-kernel", "uml-kernel", "ready"] as const satisfies readonly BootStage[];
@@ -13,7 +13,8 @@ export const STAGE_LABELS: Record<VisibleStage, string> = {
   ready: "Ready",
 };
 
-export type RowState = "pending" | "active" | "done";
+/** "skipped": a snapshot restore or session resume never runs that stage. */
+export type RowState = "pending" | "active" | "done" | "skipped";
 
 export interface StageRow {
   stage: VisibleStage;
@@ -41,6 +42,8 @@ export interface BootState {
   halted?: string;
   /** Set by an "error" report: its detail. */
   failed?: string;
+  /** How the machine starts, once the worker has said. */
+  start?: { kind: StartKind; reason: string };
 }
 
 export function initialBootState(): BootState {
@@ -67,17 +70,35 @@ export function applyStage(state: BootState, event: StageEvent): BootState {
   const index = visibleIndex(event.stage);
   const current = state.rows.findIndex((row) => row.state === "active");
   // Only move forward: a late report of an earlier stage must not reopen it.
-  if (index < 0 || index < current || state.rows[index]?.state === "done") return next;
+  const passed = state.rows.slice(index).some((row) => row.state === "done" || row.state === "skipped");
+  if (index < 0 || index < current || passed) return next;
   const rows = state.rows.map((row, i): StageRow => {
     if (i < index) {
-      // Stages the worker skipped count as done; a running one ends where this one starts.
-      return row.state === "done" ? row : { ...row, state: "done", ...(row.startedAt === undefined ? {} : { endedAt: event.at }) };
+      if (row.state === "done" || row.state === "skipped") return row;
+      // A running stage ends where this one starts.
+      if (row.startedAt !== undefined) return { ...row, state: "done", endedAt: event.at };
+      // Never reported: a restore skips it for real; a cold boot ran it without a marker the worker saw.
+      return { ...row, state: restores(state) ? "skipped" : "done" };
     }
     if (i > index) return row;
     // Ready is the finish line, not a phase with a duration.
     return event.stage === "ready" ? { ...row, state: "done", startedAt: event.at, endedAt: event.at } : { ...row, state: "active", startedAt: event.at };
   });
   return { ...next, rows };
+}
+
+/** True when the machine starts from saved state, not by booting. */
+function restores(state: BootState): boolean {
+  return state.start !== undefined && state.start.kind !== "cold";
+}
+
+/** The worker said how this boot starts; rows a restore passed over become skipped rather than done. */
+export function applyStart(state: BootState, kind: StartKind, reason: string): BootState {
+  // The boot result repeats the kind without a reason; keep the observer's words.
+  const keep = state.start?.kind === kind && reason === "" ? state.start.reason : reason;
+  const next: BootState = { ...state, start: { kind, reason: keep } };
+  if (!restores(next)) return next;
+  return { ...next, rows: next.rows.map((row) => (row.state === "done" && row.startedAt === undefined ? { ...row, state: "skipped" } : row)) };
 }
 
 /** A failure the worker did not report as a stage (a failed boot() call, a dead worker): stop the clocks. */

@@ -1,4 +1,4 @@
-// The boot progress panel: the stage list with timings, per-artifact downloads, and the halted notice.
+// The boot progress panel: the stage list with timings, how the machine started, downloads, and the halted notice.
 import { downloadTotals, isSettled, rowElapsed, STAGE_LABELS, VISIBLE_STAGES, type BootState, type DownloadRow, type VisibleStage } from "./boot-state.ts";
 import { el, setText } from "./dom.ts";
 import { formatBytes, formatSeconds, percent } from "./format.ts";
@@ -26,6 +26,7 @@ export class BootView {
   private readonly summaryText = el("span", { class: "downloads-summary-text" });
   private readonly totalFill = el("div", { class: "bar-fill" });
   private readonly totalBar = el("div", { class: "bar", attrs: { role: "progressbar", "aria-label": "Total download", "aria-valuemin": "0", "aria-valuemax": "100" } }, this.totalFill);
+  private readonly startInfo = el("p", { class: "start-info", attrs: { "data-testid": "start-info" } });
   private readonly halted = el("div", { class: "halted", attrs: { role: "alert", "data-testid": "halted" } });
   private readonly haltedDetail = el("span", { class: "halted-detail" });
   /** The panel opens the downloads by itself once per boot and closes them once they finish; the user may toggle freely. */
@@ -55,7 +56,8 @@ export class BootView {
     restart.addEventListener("click", onRestart);
     this.halted.append(el("strong", { text: "UML halted" }), this.haltedDetail, restart);
     this.halted.hidden = true;
-    this.element = el("section", { class: "boot-panel", attrs: { "aria-label": "Boot progress" } }, list, this.halted, this.details);
+    this.startInfo.hidden = true;
+    this.element = el("section", { class: "boot-panel", attrs: { "aria-label": "Boot progress" } }, el("div", { class: "boot-row" }, list, this.startInfo), this.halted, this.details);
   }
 
   /** Forgets the previous boot's artifacts and toggles. */
@@ -67,16 +69,21 @@ export class BootView {
     this.autoClosed = false;
   }
 
-  /** `now` is worker time (ms since boot start), used for the running stage's clock. */
-  render(state: BootState, now: number): void {
+  /** `now` is worker time (ms since boot start), used for the running stage's clock; `start` says how the machine started. */
+  render(state: BootState, now: number, start?: string): void {
+    this.startInfo.hidden = start === undefined;
+    setText(this.startInfo, start ?? "");
+    const kind = state.start?.kind ?? "";
+    if (this.startInfo.dataset.kind !== kind) this.startInfo.dataset.kind = kind;
     for (const row of state.rows) {
       const view = this.stages.get(row.stage);
       if (!view) continue;
       if (view.item.dataset.state !== row.state) view.item.dataset.state = row.state;
-      setText(view.state, ` (${row.state})`);
+      // A skipped row says so visibly in its time slot; screen readers would hear it twice.
+      setText(view.state, row.state === "skipped" ? "" : ` (${row.state})`);
       view.item.classList.toggle("stalled", row.state === "active" && row.endedAt !== undefined);
       const elapsed = rowElapsed(row, now);
-      let text = elapsed === undefined ? (row.state === "done" ? "–" : "") : formatSeconds(elapsed);
+      let text = elapsed === undefined ? (row.state === "done" ? "–" : row.state === "skipped" ? "skipped" : "") : formatSeconds(elapsed);
       // Ready has no duration of its own: show how long the whole boot took.
       if (row.stage === "ready") text = row.startedAt === undefined ? "" : `in ${formatSeconds(row.startedAt)}`;
       setText(view.time, text);

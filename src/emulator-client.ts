@@ -1,6 +1,18 @@
 // The page's side of the emulator worker: comlink for control, one MessagePort per console for bytes.
 import * as Comlink from "comlink";
-import type { BootObserver, BootOptions, BootResult, ConsoleId, ConsolePortMessage, EmulatorApi } from "../workers/api.ts";
+import type {
+  BootObserver,
+  BootOptions,
+  BootResult,
+  ConsoleId,
+  ConsolePortMessage,
+  DiskStatus,
+  EmulatorApi,
+  ImportResult,
+  MergeResult,
+  SaveSessionOptions,
+  SessionInfo,
+} from "../workers/api.ts";
 
 export interface ClientEvents {
   output(id: ConsoleId, bytes: Uint8Array): void;
@@ -65,6 +77,43 @@ export class EmulatorClient {
 
   stop(): Promise<void> {
     return this.api.stop();
+  }
+
+  disk(): Promise<DiskStatus> {
+    return this.api.disk();
+  }
+
+  flushDisk(): Promise<DiskStatus> {
+    return this.api.flushDisk();
+  }
+
+  saveSession(options: SaveSessionOptions): Promise<SessionInfo> {
+    return this.api.saveSession(options);
+  }
+
+  listSessions(lab: string): Promise<SessionInfo[]> {
+    return this.api.listSessions(lab);
+  }
+
+  deleteSession(id: string): Promise<void> {
+    return this.api.deleteSession(id);
+  }
+
+  resetDisk(lab: string): Promise<void> {
+    return this.api.resetDisk(lab);
+  }
+
+  exportDisk(lab: string): Promise<{ blob: Blob; fileName: string }> {
+    return this.api.exportDisk(lab);
+  }
+
+  /** A Blob crosses to the worker by reference; its bytes are not copied here. */
+  importDisk(lab: string, file: Blob): Promise<ImportResult> {
+    return this.api.importDisk(lab, file);
+  }
+
+  mergeDisk(lab: string): Promise<MergeResult> {
+    return this.api.mergeDisk(lab);
   }
 
   /** Kills the worker outright, e.g. when a boot is still in flight and cannot be stopped cleanly. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, formatSeconds, percent } from "./format.ts";
+import { formatAgo, formatBytes, formatSeconds, formatWhen, percent } from "./format.ts";
 
 describe("formatBytes", () => {
   it("keeps small counts in bytes", () => {
@@ -43,5 +43,28 @@ describe("percent", () => {
   });
   it("treats an unknown total as zero", () => {
     expect(percent(10, 0)).toBe(0);
+  });
+});
+
+describe("formatAgo", () => {
+  it("grows coarser with age", () => {
+    expect(formatAgo(400)).toBe("just now");
+    expect(formatAgo(2500)).toBe("2 s ago");
+    expect(formatAgo(59_999)).toBe("59 s ago");
+    expect(formatAgo(3 * 60_000 + 5000)).toBe("3 min ago");
+    expect(formatAgo(2 * 3_600_000)).toBe("2 h ago");
+    expect(formatAgo(3 * 86_400_000)).toBe("3 d ago");
+  });
+  it("clamps clock skew to now and marks nonsense", () => {
+    expect(formatAgo(-5000)).toBe("just now");
+    expect(formatAgo(Number.NaN)).toBe("?");
+  });
+});
+
+describe("formatWhen", () => {
+  it("shows the time alone on the same day and the date otherwise", () => {
+    const at = new Date(2024, 0, 2, 14, 5, 9).getTime();
+    expect(formatWhen(at, new Date(2024, 0, 2, 23, 0).getTime())).toBe("14:05:09");
+    expect(formatWhen(at, new Date(2024, 0, 3, 0, 1).getTime())).toBe("2024-01-02 14:05:09");
   });
 });

@@ -29,3 +29,25 @@ export function percent(loaded: number, total: number): number {
   if (!(total > 0) || !(loaded > 0)) return 0;
   return Math.min(100, Math.max(0, Math.floor((loaded / total) * 100)));
 }
+
+/** How long ago, coarse enough to read at a glance: "just now", "42 s ago", "3 min ago", "2 h ago", "5 d ago". */
+export function formatAgo(ms: number): string {
+  if (!Number.isFinite(ms)) return "?";
+  if (ms < 1000) return "just now";
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+const pad2 = (n: number): string => String(n).padStart(2, "0");
+
+/** Local wall-clock time of `at`, with the date only when it is not the same day as `now`. */
+export function formatWhen(at: number, now: number): string {
+  const d = new Date(at);
+  const n = new Date(now);
+  const time = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  const sameDay = d.getFullYear() === n.getFullYear() && d.getMonth() === n.getMonth() && d.getDate() === n.getDate();
+  return sameDay ? time : `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${time}`;
+}

@@ -15,6 +15,10 @@ describe("keyAction", () => {
     expect(keyAction(key("KeyC", { ctrlKey: true, shiftKey: true }))).toBe("copy");
     expect(keyAction(key("KeyV", { ctrlKey: true, shiftKey: true }))).toBe("paste");
   });
+  it("maps Ctrl+Shift+S to saving a session and leaves Ctrl+S to the guest", () => {
+    expect(keyAction(key("KeyS", { ctrlKey: true, shiftKey: true }))).toBe("save-session");
+    expect(keyAction(key("KeyS", { ctrlKey: true }))).toBeUndefined();
+  });
   it("leaves Ctrl+C and plain digits to the guest", () => {
     expect(keyAction(key("KeyC", { ctrlKey: true }))).toBeUndefined();
     expect(keyAction(key("Digit1"))).toBeUndefined();

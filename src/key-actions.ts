@@ -1,6 +1,6 @@
 // Which page-level action a key event in a terminal means, if any; everything else goes to the guest.
 
-export type KeyAction = "copy" | "paste" | "browser-paste" | "tab-uml" | "tab-host";
+export type KeyAction = "copy" | "paste" | "browser-paste" | "tab-uml" | "tab-host" | "save-session";
 
 /** The parts of a KeyboardEvent the decision needs, so it can be tested without a DOM. */
 export interface KeyLike {
@@ -24,6 +24,7 @@ export function keyAction(ev: KeyLike): KeyAction | undefined {
   if (ev.ctrlKey && ev.shiftKey && !ev.altKey) {
     if (ev.code === "KeyC") return "copy";
     if (ev.code === "KeyV") return "paste";
+    if (ev.code === "KeyS") return "save-session";
     return undefined;
   }
   // Plain Ctrl+V must reach the browser, which fires the paste event xterm listens for, instead of becoming ^V.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adviceParts, bootProblem, unknownKernelProblem } from "./problems.ts";
+import { adviceParts, badLabProblem, bootProblem, unknownBootModeProblem, unknownKernelProblem } from "./problems.ts";
 
 describe("bootProblem", () => {
   it("titles each kind and keeps the message verbatim", () => {
@@ -11,6 +11,7 @@ describe("bootProblem", () => {
     expect(bootProblem({ kind: "artifact-missing", message: "m" }).title).toBe("Missing artifact");
     expect(bootProblem({ kind: "manifest-invalid", message: "m" }).title).toBe("Bad manifest");
     expect(bootProblem({ kind: "emulator", message: "m" }).title).toBe("Emulator failed");
+    expect(bootProblem({ kind: "stale-disk", message: "m" }).title).toBe("Disk from an older release");
   });
   it("tells the user to build the images when there are none", () => {
     expect(bootProblem({ kind: "manifest-missing", message: "m" }).advice).toContain("`npm run images`");
@@ -33,5 +34,13 @@ describe("adviceParts", () => {
       { text: "npm run images", code: true },
       { text: " then reload", code: false },
     ]);
+  });
+});
+
+describe("address problems", () => {
+  it("explain bad lab names and boot modes with a way out", () => {
+    expect(badLabProblem("Bad lab name \"X\"")).toMatchObject({ title: "Bad lab name", action: "Open the default lab" });
+    expect(badLabProblem("m").advice).toContain("`?lab=`");
+    expect(unknownBootModeProblem("m").advice).toContain("`?boot=cold`");
   });
 });

@@ -33,6 +33,10 @@ const BY_KIND: Record<BootErrorKind, { title: string; advice: string }> = {
     title: "Emulator failed",
     advice: "Press Retry; if it fails again, look at the browser console and try rebuilding with `npm run images`.",
   },
+  "stale-disk": {
+    title: "Disk from an older release",
+    advice: "This lab's stored disk was made for another image release and is not booted on this one. Press Retry to choose: keep using the old image, or export the disk and start fresh.",
+  },
 };
 
 export function bootProblem(error: BootError): Problem {
@@ -57,6 +61,14 @@ export function workerProblem(detail: string): Problem {
 
 export function unknownKernelProblem(message: string, fallback: string): Problem {
   return { title: "Unknown kernel", message, advice: "Choose a kernel in the header, or open the page with `?kernel=lean` or `?kernel=debian`.", action: `Boot ${fallback}` };
+}
+
+export function badLabProblem(message: string): Problem {
+  return { title: "Bad lab name", message, advice: "Open the page with `?lab=` and a name like `net-1`, or without it for the default lab.", action: "Open the default lab" };
+}
+
+export function unknownBootModeProblem(message: string): Problem {
+  return { title: "Unknown boot mode", message, advice: "Use `?boot=cold` to boot from scratch, or leave it out to restore a snapshot or saved session when possible.", action: "Start normally" };
 }
 
 /** Splits advice into plain text and `code` parts, so the view can mark commands up without innerHTML. */

@@ -1,6 +1,10 @@
-// One console's xterm.js terminal: fitting, byte I/O and reading the buffer back as text.
+// One console's xterm.js terminal: fitting, byte I/O, reading the buffer back, saving and restoring the screen.
 import { Terminal, type ITheme } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
+import { SerializeAddon } from "@xterm/addon-serialize";
+
+/** Scrollback lines kept in a saved session's screen; enough context without bloating every session. */
+const SAVED_SCROLLBACK = 1000;
 
 const THEME: ITheme = {
   background: "#0d1117",
@@ -38,6 +42,7 @@ export interface PaneCallbacks {
 export class TerminalPane {
   readonly terminal: Terminal;
   private readonly fitAddon = new FitAddon();
+  private readonly serializeAddon = new SerializeAddon();
   private readonly encoder = new TextEncoder();
 
   constructor(
@@ -56,6 +61,7 @@ export class TerminalPane {
       allowProposedApi: false,
     });
     this.terminal.loadAddon(this.fitAddon);
+    this.terminal.loadAddon(this.serializeAddon);
     this.terminal.attachCustomKeyEventHandler((ev) => this.callbacks.key(ev));
     this.terminal.onData((text) => this.type(text));
     // onBinary carries one byte per char (some mouse reports); UTF-8 encoding would mangle them.
@@ -92,6 +98,17 @@ export class TerminalPane {
   /** Clears screen and scrollback for a fresh boot. */
   reset(): void {
     this.terminal.reset();
+  }
+
+  /** Screen, recent scrollback, cursor and modes as escape sequences that restore() replays. */
+  serialize(): string {
+    return this.serializeAddon.serialize({ scrollback: SAVED_SCROLLBACK });
+  }
+
+  /** Replaces the contents with a serialize() result, e.g. a resumed session's screen. */
+  restore(screen: string): void {
+    this.terminal.reset();
+    this.terminal.write(screen);
   }
 
   selection(): string {

@@ -4,30 +4,75 @@ import type { ImageManifest, KernelFlavour } from "./core/manifest.ts";
 
 export type { BootStage, ConsoleId, DownloadProgress, ImageManifest, KernelFlavour, StageEvent };
 
+/**
+ * How to start:
+ * - "auto": resume the newest saved session if it was taken with the disk as it is now; else restore the
+ *   pristine snapshot if the disk is pristine; else cold-boot with the disk.
+ * - "cold": cold-boot with the disk as it is (pristine or not).
+ * - { session }: resume that saved session; its disk replaces the current one.
+ */
+export type StartMode = "auto" | "cold" | { session: string };
+
+/** How the disk overlay is kept: in IndexedDB, or in memory only (a second tab, private mode, quota). */
+export type Persistence = "persistent" | "ephemeral";
+
 export interface BootOptions {
   /** Absolute URL of images/manifest.json; artifact files are fetched relative to it. */
   manifestUrl: string;
   kernel: KernelFlavour;
   /** UML's mem=, e.g. "64M". */
   umlMemory?: string;
+  /** Lab/profile the disk belongs to; overlays and sessions are kept per lab. Default "default". */
+  lab?: string;
+  /** Default "auto". */
+  mode?: StartMode;
+  /** Default "persistent". "ephemeral" never writes to IndexedDB (read-only view of the stored disk). */
+  persistence?: Persistence;
+  /**
+   * When the stored disk belongs to another image release: boot that release instead (only when its
+   * artifacts are still cached), rather than failing with "stale-disk".
+   */
+  useStoredRelease?: boolean;
 }
+
+/** How the machine actually started. */
+export type StartKind = "snapshot" | "resume" | "cold";
 
 /** Progress callbacks, passed through comlink.proxy(). */
 export interface BootObserver {
   stage(event: StageEvent): void;
   download(progress: DownloadProgress): void;
+  /** How this boot starts and why, e.g. a cold boot because the disk is newer than any saved session. */
+  start?(kind: StartKind, reason: string): void;
+  /** Disk persistence changes: commits, errors, falling back to memory. */
+  disk?(status: DiskStatus): void;
 }
 
-export type BootErrorKind = "manifest-missing" | "manifest-invalid" | "artifact-missing" | "artifact-corrupt" | "emulator";
+export type BootErrorKind = "manifest-missing" | "manifest-invalid" | "artifact-missing" | "artifact-corrupt" | "emulator" | "stale-disk";
 
 export interface BootError {
   kind: BootErrorKind;
   message: string;
   /** The artifact's file name, for artifact errors. */
   file?: string;
+  /** For "stale-disk": the release the stored disk was made with. */
+  stale?: StaleDisk;
 }
 
-export type BootResult = { ok: true; manifest: ImageManifest } | { ok: false; error: BootError };
+export interface StaleDisk {
+  /** sha256 of the backing image the stored COW refers to. */
+  backingSha256: string;
+  /** When that release was built (its manifest's builtAt). */
+  builtAt: string;
+  /** True when every artifact of that release is still in the browser's cache, so it can still boot. */
+  releaseCached: boolean;
+  /** Bytes the stored disk holds. */
+  bytes: number;
+}
+
+export type BootResult =
+  | { ok: true; manifest: ImageManifest; start: StartKind; screens?: Partial<Record<ConsoleId, string>> }
+  | { ok: false; error: BootError };
 
 export interface MachineStatus {
   stage: BootStage;
@@ -36,6 +81,50 @@ export interface MachineStatus {
   /** Milliseconds from boot() to the start of each stage reached so far. */
   stageTimes: Partial<Record<BootStage, number>>;
 }
+
+export interface DiskStatus {
+  /**
+   * "persistent": written blocks reach IndexedDB; "memory": they stay in memory because storage failed
+   * (see error); "ephemeral": chosen by the page (second tab); "none": no machine.
+   */
+  mode: "persistent" | "memory" | "ephemeral" | "none";
+  /** Why the disk is not persistent, in words for the user. */
+  error?: string;
+  /** Bytes of overlay blocks the disk holds (what IndexedDB stores for it). */
+  bytes: number;
+  /** Overlay blocks written but not yet in IndexedDB. */
+  pending: number;
+  /** Commits so far; each is one IndexedDB transaction. */
+  generation: number;
+  /** Time (ms since epoch) and duration of the last commit. */
+  lastCommitAt?: number;
+  lastCommitMs?: number;
+}
+
+export interface SessionInfo {
+  id: string;
+  lab: string;
+  /** Milliseconds since epoch. */
+  savedAt: number;
+  /** "manual" from Save session, "auto" from the background autosave. */
+  kind: "manual" | "auto";
+  kernel: KernelFlavour;
+  /** Compressed bytes this session occupies in IndexedDB. */
+  bytes: number;
+  /** True when this session was taken with the disk as it is now, so "auto" would resume it. */
+  current: boolean;
+}
+
+export interface SaveSessionOptions {
+  kind: "manual" | "auto";
+  /** Terminal contents to show again on resume, serialized by the page. */
+  screens?: Partial<Record<ConsoleId, string>>;
+}
+
+export type ImportResult = { ok: true; bytes: number } | { ok: false; message: string };
+
+/** After a merge: the private backing image's bytes (blocks that differ from the release's image). */
+export type MergeResult = { ok: true; backingBytes: number } | { ok: false; message: string };
 
 /** Messages on a console's MessagePort; `output` flows worker → page, the others page → worker. */
 export interface ConsolePortEvents {
@@ -52,4 +141,23 @@ export interface EmulatorApi {
   boot(options: BootOptions, observer: BootObserver): Promise<BootResult>;
   stop(): Promise<void>;
   status(): MachineStatus;
+  disk(): DiskStatus;
+  /** Writes every pending block to IndexedDB now; resolves when the transaction has committed. */
+  flushDisk(): Promise<DiskStatus>;
+  /** Saves RAM and disk at one instant, keeping the newest sessions of the lab. Needs a running machine. */
+  saveSession(options: SaveSessionOptions): Promise<SessionInfo>;
+  listSessions(lab: string): Promise<SessionInfo[]>;
+  deleteSession(id: string): Promise<void>;
+  /** Stops the machine and discards the lab's stored disk and sessions; the next boot is pristine. */
+  resetDisk(lab: string): Promise<void>;
+  /** The lab's disk as a gzip-compressed UML COW file (usable with a native UML; see docs/persistence.md). */
+  exportDisk(lab: string): Promise<{ blob: Blob; fileName: string }>;
+  /** Replaces the lab's disk with an exported COW file (.cow or .cow.gz); stops the machine first. */
+  importDisk(lab: string, file: Blob): Promise<ImportResult>;
+  /**
+   * Folds the running lab's COW into a new private backing image with the real uml_moo in the host, and
+   * gives the lab a fresh, empty COW on top of it. Stops the machine (the page boots it again) and drops
+   * the lab's sessions, which belong to the disk as it was.
+   */
+  mergeDisk(lab: string): Promise<MergeResult>;
 }

@@ -1,19 +1,52 @@
 // Module Web Worker hosting the emulator. Control arrives by comlink; console bytes use MessagePorts.
+// It also owns the lab's storage: the disk overlay and saved sessions in IndexedDB.
 import * as Comlink from "comlink";
 import wasmUrl from "v86/build/v86.wasm?url";
 import { ArtifactError, type ArtifactSource } from "./core/artifacts.ts";
-import { CONSOLE_IDS, Machine, type ConsoleId } from "./core/machine.ts";
-import { parseManifest, type ImageManifest } from "./core/manifest.ts";
-import type { BootObserver, BootOptions, BootResult, ConsolePortMessage, EmulatorApi, MachineStatus } from "./api.ts";
+import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStart } from "./core/machine.ts";
+import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "./core/manifest.ts";
+import { backingFileName, backingSize, createStateDisk, stateDiskSize } from "./core/state-disk.ts";
+import { ZeroBlockStore } from "./disk/block-store.ts";
+import { PersistentOverlay, storageErrorText, type OverlayStatus } from "./disk/persistent-overlay.ts";
+import { CowFormatError, gunzipChunks, importCowFile, readCowFile, sniffGzip } from "./disk/uml-cow.ts";
+import { LabStore, type OverlayMeta, type SessionMeta, type StoredOverlay } from "./storage/lab-store.ts";
+import type {
+  BootObserver,
+  BootOptions,
+  BootResult,
+  ConsolePortMessage,
+  DiskStatus,
+  EmulatorApi,
+  ImportResult,
+  MachineStatus,
+  MergeResult,
+  SaveSessionOptions,
+  SessionInfo,
+  StartKind,
+} from "./api.ts";
 
-/** Fetches artifacts next to the manifest, streaming so the page can show bytes and percent. */
+/** Sessions kept per lab; the oldest go first. */
+const SESSIONS_KEPT = 5;
+const ARTIFACT_CACHE = "umlab-artifacts-v1";
+
+/**
+ * Fetches artifacts next to the manifest, streaming so the page can show bytes and percent. Each is
+ * also kept in the Cache API by its sha256, so a lab whose disk belongs to an older release can still boot
+ * it after the server has moved on.
+ */
 class HttpArtifactSource implements ArtifactSource {
   constructor(private readonly base: URL) {}
 
-  async read(artifact: { file: string; size: number; sha256: string }, onProgress: (loaded: number) => void): Promise<Uint8Array> {
+  url(artifact: ManifestArtifact): URL {
     // The sha256 in the query makes each release its own cache entry.
-    const url = new URL(`${artifact.file}?v=${artifact.sha256.slice(0, 16)}`, this.base);
-    const response = await fetch(url);
+    return new URL(`${artifact.file}?v=${artifact.sha256.slice(0, 16)}`, this.base);
+  }
+
+  async read(artifact: ManifestArtifact, onProgress: (loaded: number) => void): Promise<Uint8Array> {
+    const url = this.url(artifact);
+    const cache = await openArtifactCache();
+    const cached = await cache?.match(url);
+    const response = cached ?? (await fetch(url));
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} for ${url.pathname}`);
     const out = new Uint8Array(artifact.size);
     let loaded = 0;
@@ -26,13 +59,41 @@ class HttpArtifactSource implements ArtifactSource {
       loaded += value.length;
       onProgress(loaded);
     }
-    return out.subarray(0, loaded);
+    const bytes = out.subarray(0, loaded);
+    if (!cached && cache && loaded === artifact.size) {
+      await cache.put(url, new Response(bytes.slice())).catch(() => undefined);
+    }
+    return bytes;
+  }
+
+  async has(artifact: ManifestArtifact): Promise<boolean> {
+    return Boolean(await (await openArtifactCache())?.match(this.url(artifact)));
   }
 }
 
+async function openArtifactCache(): Promise<Cache | undefined> {
+  try {
+    return typeof caches === "undefined" ? undefined : await caches.open(ARTIFACT_CACHE);
+  } catch {
+    return undefined;
+  }
+}
+
+interface Running {
+  machine: Machine;
+  manifest: ImageManifest;
+  lab: string;
+  kernel: KernelFlavour;
+  disk: PersistentOverlay;
+  meta: OverlayMeta | undefined;
+  hostMemoryMiB: number;
+}
+
 class EmulatorWorker implements EmulatorApi {
-  private machine: Machine | undefined;
+  private running: Running | undefined;
   private readonly ports = new Map<ConsoleId, MessagePort>();
+  private storeValue: LabStore | undefined;
+  private storeError: string | undefined;
 
   attachConsoles(ports: Record<ConsoleId, MessagePort>): void {
     for (const id of CONSOLE_IDS) {
@@ -40,14 +101,15 @@ class EmulatorWorker implements EmulatorApi {
       this.ports.set(id, port);
       port.onmessage = (e: MessageEvent<ConsolePortMessage>) => {
         const msg = e.data;
-        if (msg.type === "input") this.machine?.sendInput(id, msg.data);
-        else if (msg.type === "resize") this.machine?.resize(id, msg.data[0], msg.data[1]);
+        if (msg.type === "input") this.running?.machine.sendInput(id, msg.data);
+        else if (msg.type === "resize") this.running?.machine.resize(id, msg.data[0], msg.data[1]);
       };
     }
   }
 
   async boot(options: BootOptions, observer: BootObserver): Promise<BootResult> {
     await this.stop();
+    const lab = options.lab ?? "default";
     let manifest: ImageManifest;
     try {
       const response = await fetch(options.manifestUrl, { cache: "no-cache" });
@@ -56,10 +118,101 @@ class EmulatorWorker implements EmulatorApi {
       }
       manifest = parseManifest(await response.json());
     } catch (err) {
-      return { ok: false, error: { kind: "manifest-invalid", message: err instanceof Error ? err.message : String(err) } };
+      return { ok: false, error: { kind: "manifest-invalid", message: errorText(err) } };
     }
+    const source = new HttpArtifactSource(new URL(options.manifestUrl));
+    const store = this.store();
+    const wantsPersistence = (options.persistence ?? "persistent") === "persistent";
+
+    let stored: StoredOverlay | undefined;
+    let storageError = this.storeError;
+    if (store) {
+      try {
+        stored = await store.loadOverlay(lab);
+      } catch (err) {
+        storageError = storageErrorText(err);
+      }
+    }
+
+    // A COW made for another release's backing image must never boot against this one.
+    if (stored && stored.meta.backingSha256 !== manifest.artifacts.rootfs.sha256) {
+      const release = await store?.overlayRelease(lab).catch(() => undefined);
+      const releaseCached = release ? await this.releaseCached(source, release, options.kernel) : false;
+      if (!options.useStoredRelease || !release || !releaseCached) {
+        return {
+          ok: false,
+          error: {
+            kind: "stale-disk",
+            message: "Your saved disk was made for an older image release, and the current release cannot use it.",
+            stale: { backingSha256: stored.meta.backingSha256, builtAt: release?.builtAt ?? "unknown", releaseCached, bytes: stored.meta.bytes },
+          },
+        };
+      }
+      manifest = release;
+    }
+
+    const kernelOf = (session: SessionMeta | undefined): KernelFlavour => session?.kernel ?? options.kernel;
+    const plan = await this.plan(options, manifest, stored, store, lab);
+    if ("error" in plan) return { ok: false, error: { kind: "emulator", message: plan.error } };
+    const kernel = kernelOf(plan.session);
+    observer.start?.(plan.kind, plan.reason);
+
+    // A pristine disk from another snapshot holds no work of the user's: start it afresh with this one.
+    if (plan.kind === "snapshot" && stored && !stored.meta.pristine) stored = undefined;
+    if (plan.kind === "snapshot" && stored?.meta.pristine && stored.meta.pristine.snapshotSha256 !== plan.start.kind) {
+      // handled by plan(): only a pristine disk of this very snapshot reaches here with stored set
+    }
+
+    const persistent = wantsPersistence && store !== undefined && storageError === undefined;
+    let meta: OverlayMeta | undefined = stored?.meta;
+    if (persistent && store && !meta) {
+      const now = Date.now();
+      meta = {
+        id: crypto.randomUUID(),
+        lab,
+        backingSha256: manifest.artifacts.rootfs.sha256,
+        blockSize: 0,
+        byteLength: stateDiskSize(manifest),
+        generation: 0,
+        bytes: 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+    }
+    if (meta && plan.kind === "snapshot" && plan.snapshotSha256 && meta.generation === 0) {
+      // The first commit writes the snapshot's disk: until anything else is written, restoring it again is safe.
+      meta.pristine = { snapshotSha256: plan.snapshotSha256, kernel, generation: 1 };
+    }
+    const reportDisk = (status: OverlayStatus): void => observer.disk?.(toDiskStatus(status));
+    let disk: PersistentOverlay;
+    try {
+      disk = createStateDisk(manifest, {
+        privateBackingId: stored?.meta.privateBacking?.id,
+        stored: stored?.blocks,
+        generation: meta?.generation ?? 0,
+        backend: persistent && store && meta ? store.backend(meta, (m) => this.onCommitted(m)) : undefined,
+        mode: persistent ? "persistent" : wantsPersistence ? "memory" : "ephemeral",
+        onStatus: reportDisk,
+      });
+      if (meta) meta.blockSize = disk.blockSize;
+      if (persistent && store && meta && !stored) await store.replaceOverlay(meta, manifest, new Map());
+    } catch (err) {
+      return { ok: false, error: { kind: "emulator", message: `cannot prepare the disk: ${errorText(err)}` } };
+    }
+    if (!persistent && wantsPersistence) disk.detach("memory", storageError ?? "the browser's storage is unavailable");
+    reportDisk(disk.status);
+
     const machine = new Machine(
-      { manifest, kernel: options.kernel, umlMemory: options.umlMemory, source: new HttpArtifactSource(new URL(options.manifestUrl)), wasmPath: wasmUrl },
+      {
+        manifest,
+        kernel,
+        umlMemory: options.umlMemory,
+        source,
+        wasmPath: wasmUrl,
+        stateDisk: disk,
+        start: plan.start,
+        ...(stored?.meta.privateBacking ? { privateBacking: { id: stored.meta.privateBacking.id, blocks: stored.backing } } : {}),
+      },
       {
         stage: (event) => observer.stage(event),
         download: (progress) => observer.download(progress),
@@ -70,28 +223,319 @@ class EmulatorWorker implements EmulatorApi {
         },
       },
     );
-    this.machine = machine;
+    const hostMemoryMiB = plan.start.kind === "cold" ? 256 : plan.start.hostMemoryMiB;
+    this.running = { machine, manifest, lab, kernel, disk, meta, hostMemoryMiB };
     try {
       await machine.boot();
-      return { ok: true, manifest };
+      // A restored state brought its own disk blocks, and a fresh disk its COW header: store them now.
+      await disk.flush();
+      const screens = plan.session?.screens ?? (plan.kind === "snapshot" ? { uml: manifest.snapshots?.[kernel]?.screen ?? "" } : undefined);
+      return screens ? { ok: true, manifest, start: plan.kind, screens } : { ok: true, manifest, start: plan.kind };
     } catch (err) {
       if (err instanceof ArtifactError) {
         return { ok: false, error: { kind: err.kind === "missing" ? "artifact-missing" : "artifact-corrupt", message: err.message, file: err.file } };
       }
-      return { ok: false, error: { kind: "emulator", message: err instanceof Error ? err.message : String(err) } };
+      return { ok: false, error: { kind: "emulator", message: errorText(err) } };
     }
   }
 
+  /** Decides how to start; see StartMode in api.ts. */
+  private async plan(
+    options: BootOptions,
+    manifest: ImageManifest,
+    stored: StoredOverlay | undefined,
+    store: LabStore | undefined,
+    lab: string,
+  ): Promise<{ kind: StartKind; reason: string; start: MachineStart; session?: SessionMeta; snapshotSha256?: string } | { error: string }> {
+    const mode = options.mode ?? "auto";
+    if (typeof mode === "object") {
+      const session = await store?.findSession(mode.session);
+      const state = session && (await store?.sessionState(session));
+      if (!session || !state) return { error: `The saved session ${mode.session} no longer exists.` };
+      if (session.backingSha256 !== manifest.artifacts.rootfs.sha256) return { error: "That session was saved with another image release and cannot be resumed with this one." };
+      return {
+        kind: "resume",
+        reason: `Resuming the session saved ${new Date(session.savedAt).toLocaleString()}`,
+        start: { kind: "resume", state: await gunzip(state), hostMemoryMiB: session.hostMemoryMiB },
+        session,
+      };
+    }
+    if (mode === "cold") return { kind: "cold", reason: "Cold boot, as asked: booting the host kernel and UML (about 15 s).", start: { kind: "cold" } };
+
+    const sessions = stored && store ? await store.listSessions(lab).catch(() => []) : [];
+    const newest = sessions[0];
+    if (newest && stored && newest.overlayId === stored.meta.id && newest.generation === stored.meta.generation && newest.backingSha256 === manifest.artifacts.rootfs.sha256) {
+      const state = await store?.sessionState(newest);
+      if (state) {
+        return {
+          kind: "resume",
+          reason: `Resuming your session saved ${new Date(newest.savedAt).toLocaleString()}`,
+          start: { kind: "resume", state: await gunzip(state), hostMemoryMiB: newest.hostMemoryMiB },
+          session: newest,
+        };
+      }
+    }
+    const snapshot = manifest.snapshots?.[options.kernel];
+    const pristine = stored?.meta.pristine;
+    if (stored?.meta.privateBacking) {
+      return { kind: "cold", reason: "Cold boot, because your disk was merged into a private image, which the pre-booted snapshot does not have: booting with it (about 15 s).", start: { kind: "cold" } };
+    }
+    if (snapshot && (!stored || (pristine && pristine.generation === stored.meta.generation))) {
+      return { kind: "snapshot", reason: "Restoring the pre-booted snapshot", start: { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB }, snapshotSha256: snapshot.sha256 };
+    }
+    const why = !snapshot
+      ? `the images have no pre-booted snapshot for the ${options.kernel} kernel`
+      : newest
+        ? "your disk has changes newer than your last saved session"
+        : "your disk has changes and no saved session goes with them";
+    return { kind: "cold", reason: `Cold boot, because ${why}: booting the host kernel and UML with your disk (about 15 s).`, start: { kind: "cold" } };
+  }
+
+  private onCommitted(meta: OverlayMeta): void {
+    if (this.running) this.running.meta = meta;
+  }
+
+  private async releaseCached(source: HttpArtifactSource, release: ImageManifest, kernel: KernelFlavour): Promise<boolean> {
+    const names = ["bios", "vgaBios", "hostKernel", "hostInitramfs", release.kernels[kernel].artifact, "rootfs"] as const;
+    for (const name of names) if (!(await source.has(release.artifacts[name]))) return false;
+    return true;
+  }
+
   async stop(): Promise<void> {
-    const machine = this.machine;
-    this.machine = undefined;
-    await machine?.stop();
+    const running = this.running;
+    this.running = undefined;
+    if (!running) return;
+    await running.machine.stop();
+    // Whatever the guest wrote before stopping is stored before the disk is let go.
+    await running.disk.flush();
   }
 
   status(): MachineStatus {
-    const s = this.machine?.status;
+    const s = this.running?.machine.status;
     return { stage: s?.stage ?? "idle", kernel: s?.kernel, umid: s?.umid, stageTimes: s?.stageTimes ?? {} };
   }
+
+  disk(): DiskStatus {
+    return this.running ? toDiskStatus(this.running.disk.status) : { mode: "none", bytes: 0, pending: 0, generation: 0 };
+  }
+
+  async flushDisk(): Promise<DiskStatus> {
+    await this.running?.disk.flush();
+    return this.disk();
+  }
+
+  async saveSession(options: SaveSessionOptions): Promise<SessionInfo> {
+    const running = this.running;
+    const store = this.store();
+    if (!running) throw new Error("Nothing to save: the machine is not running.");
+    if (running.disk.status.mode !== "persistent" || !store || !running.meta) {
+      throw new Error(`Sessions cannot be saved: ${running.disk.status.error ?? "this tab does not save its disk (read-only)"}.`);
+    }
+    await running.disk.flush();
+    const { state, diskGeneration } = await running.machine.saveState();
+    const compressed = await gzip(state);
+    const meta: SessionMeta = {
+      id: crypto.randomUUID(),
+      lab: running.lab,
+      savedAt: Date.now(),
+      kind: options.kind,
+      kernel: running.kernel,
+      bytes: compressed.length,
+      overlayId: running.meta.id,
+      generation: diskGeneration,
+      backingSha256: running.manifest.artifacts.rootfs.sha256,
+      hostMemoryMiB: running.hostMemoryMiB,
+      ...(options.screens ? { screens: options.screens } : {}),
+    };
+    await store.saveSession(meta, compressed, SESSIONS_KEPT);
+    return toSessionInfo(meta, running.meta);
+  }
+
+  async listSessions(lab: string): Promise<SessionInfo[]> {
+    const store = this.store();
+    if (!store) return [];
+    const overlay = this.running?.lab === lab ? this.running.meta : await store.overlayMeta(lab);
+    return (await store.listSessions(lab)).map((s) => toSessionInfo(s, overlay));
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.requireStore().deleteSession(id);
+  }
+
+  async resetDisk(lab: string): Promise<void> {
+    if (this.running?.lab === lab) {
+      this.running.disk.detach("ephemeral");
+      await this.stop();
+    }
+    await this.requireStore().resetLab(lab);
+  }
+
+  async exportDisk(lab: string): Promise<{ blob: Blob; fileName: string }> {
+    let disk: PersistentOverlay;
+    if (this.running?.lab === lab) {
+      await this.running.disk.flush();
+      disk = this.running.disk;
+    } else {
+      const store = this.requireStore();
+      const stored = await store.loadOverlay(lab);
+      const release = await store.overlayRelease(lab);
+      if (!stored || !release) throw new Error("This lab has no saved disk to export yet.");
+      disk = createStateDisk(release, { stored: stored.blocks });
+    }
+    const chunks = readCowFile(disk);
+    const stream = new ReadableStream<Uint8Array<ArrayBuffer>>({
+      async pull(controller) {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value as Uint8Array<ArrayBuffer>);
+      },
+    });
+    const blob = await new Response(stream.pipeThrough(new CompressionStream("gzip"))).blob();
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-");
+    return { blob, fileName: `umlab-${lab}-${stamp}.cow.gz` };
+  }
+
+  async importDisk(lab: string, file: Blob): Promise<ImportResult> {
+    const manifest = this.running?.manifest ?? (await this.currentManifest());
+    if (!manifest) return { ok: false, message: "The images are not available, so the file cannot be checked." };
+    const store = this.store();
+    if (!store) return { ok: false, message: `The disk cannot be imported: ${this.storeError ?? "the browser's storage is unavailable"}.` };
+    const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+    const raw = file.stream() as ReadableStream<Uint8Array>;
+    const target = new PersistentOverlay(new ZeroBlockStore(stateDiskSize(manifest)), { blockSize: this.running?.disk.blockSize ?? 65536 });
+    try {
+      await importCowFile(sniffGzip(head) ? gunzipChunks(raw) : streamChunks(raw), { size: backingSize(manifest), backingFiles: [backingFileName(manifest)] }, target);
+    } catch (err) {
+      if (err instanceof CowFormatError) return { ok: false, message: err.message };
+      return { ok: false, message: `The file could not be read: ${errorText(err)}` };
+    }
+    // Only now, with the file fully checked, is the current disk replaced.
+    if (this.running?.lab === lab) {
+      this.running.disk.detach("ephemeral");
+      await this.stop();
+    }
+    const now = Date.now();
+    const blocks = target.storedBlocks;
+    const bytes = blocks.size * target.blockSize;
+    const meta: OverlayMeta = { id: crypto.randomUUID(), lab, backingSha256: manifest.artifacts.rootfs.sha256, blockSize: target.blockSize, byteLength: target.byteLength, generation: 1, bytes, createdAt: now, updatedAt: now };
+    try {
+      await store.replaceOverlay(meta, manifest, blocks);
+    } catch (err) {
+      return { ok: false, message: `The disk could not be stored: ${storageErrorText(err)}. Your previous disk is unchanged.` };
+    }
+    return { ok: true, bytes };
+  }
+
+  async mergeDisk(lab: string): Promise<MergeResult> {
+    const running = this.running;
+    const store = this.store();
+    if (!running || running.lab !== lab || running.machine.stage !== "ready") return { ok: false, message: "Merging needs the lab's machine running (UML at its prompt)." };
+    if (running.disk.status.mode !== "persistent" || !store || !running.meta) {
+      return { ok: false, message: `The disk cannot be merged: ${running.disk.status.error ?? "this tab does not save its disk (read-only)"}.` };
+    }
+    await running.disk.flush();
+    try {
+      await running.machine.agentRequest("merge", 300_000);
+    } catch (err) {
+      return { ok: false, message: `The merge failed, and your disk is unchanged: ${errorText(err)}` };
+    }
+    const root = running.machine.rootDisk;
+    if (!root) return { ok: false, message: "The merge ran, but the merged image cannot be read back." };
+    // uml_moo wrote the COW's sectors into sda: the blocks that now differ from the release's image.
+    const backing = new Map(root.storedBlocks);
+    const id = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
+    const fresh = createStateDisk(running.manifest, { privateBackingId: id });
+    const now = Date.now();
+    const meta: OverlayMeta = {
+      id: crypto.randomUUID(),
+      lab,
+      backingSha256: running.manifest.artifacts.rootfs.sha256,
+      blockSize: fresh.blockSize,
+      byteLength: fresh.byteLength,
+      generation: 1,
+      bytes: fresh.storedBlocks.size * fresh.blockSize,
+      createdAt: now,
+      updatedAt: now,
+      privateBacking: { id, bytes: backing.size * ROOT_BLOCK_SIZE },
+    };
+    running.disk.detach("ephemeral");
+    await this.stop();
+    try {
+      await store.replaceOverlay(meta, running.manifest, fresh.storedBlocks, { backing, dropSessions: true });
+    } catch (err) {
+      return { ok: false, message: `The merged image could not be stored: ${storageErrorText(err)}. Your disk as it was before is still stored.` };
+    }
+    return { ok: true, backingBytes: backing.size * ROOT_BLOCK_SIZE };
+  }
+
+  private async currentManifest(): Promise<ImageManifest | undefined> {
+    try {
+      const response = await fetch(new URL("/images/manifest.json", self.location.origin), { cache: "no-cache" });
+      return response.ok ? parseManifest(await response.json()) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private store(): LabStore | undefined {
+    if (this.storeValue || this.storeError) return this.storeValue;
+    try {
+      if (typeof indexedDB === "undefined") throw new Error("IndexedDB is not available here (private browsing?)");
+      this.storeValue = new LabStore();
+    } catch (err) {
+      this.storeError = storageErrorText(err);
+    }
+    return this.storeValue;
+  }
+
+  private requireStore(): LabStore {
+    const store = this.store();
+    if (!store) throw new Error(`The browser's storage is unavailable: ${this.storeError ?? "unknown reason"}`);
+    return store;
+  }
+}
+
+function toDiskStatus(status: OverlayStatus): DiskStatus {
+  const out: DiskStatus = { mode: status.mode, bytes: status.bytes, pending: status.pending, generation: status.generation };
+  if (status.error !== undefined) out.error = status.error;
+  if (status.lastCommitAt !== undefined) out.lastCommitAt = status.lastCommitAt;
+  if (status.lastCommitMs !== undefined) out.lastCommitMs = status.lastCommitMs;
+  return out;
+}
+
+function toSessionInfo(meta: SessionMeta, overlay: OverlayMeta | undefined): SessionInfo {
+  return {
+    id: meta.id,
+    lab: meta.lab,
+    savedAt: meta.savedAt,
+    kind: meta.kind,
+    kernel: meta.kernel,
+    bytes: meta.bytes,
+    current: overlay !== undefined && overlay.id === meta.overlayId && overlay.generation === meta.generation,
+  };
+}
+
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    yield value;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 Comlink.expose(new EmulatorWorker());

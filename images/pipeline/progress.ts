@@ -47,6 +47,12 @@ export class Progress {
     this.print(`  ${step} ${seconds(now - t)}: ${line.slice(0, 120)}`);
   }
 
+  /** A line that must not be dropped, e.g. why an attempt failed. */
+  note(step: string, line: string): void {
+    const t = this.stepStarted.get(step) ?? Date.now();
+    this.print(`  ${step} ${seconds(Date.now() - t)}: ${line}`);
+  }
+
   finish(message: string): void {
     this.print(`${message} (total ${seconds(Date.now() - this.started)})`);
   }

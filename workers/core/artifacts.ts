@@ -9,7 +9,7 @@ export interface ArtifactSource {
 
 export class ArtifactError extends Error {
   constructor(
-    readonly artifact: ArtifactName,
+    readonly artifact: ArtifactName | "snapshot",
     readonly file: string,
     readonly kind: "missing" | "corrupt",
     message: string,
@@ -27,7 +27,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 /** Reads an artifact and verifies its size and sha256 against the manifest. */
 export async function loadVerified(
   source: ArtifactSource,
-  name: ArtifactName,
+  name: ArtifactName | "snapshot",
   artifact: ManifestArtifact,
   onProgress: (loaded: number) => void,
 ): Promise<Uint8Array> {

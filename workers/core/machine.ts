@@ -3,18 +3,21 @@
 import { V86, type V86Image, type V86Options } from "v86";
 import { decompress as zstdDecompress } from "fzstd";
 import { concatInitramfs, loadVerified, type ArtifactSource } from "./artifacts.ts";
-import type { ArtifactName, ImageManifest, KernelFlavour } from "./manifest.ts";
+import type { ArtifactName, ImageManifest, KernelFlavour, ManifestArtifact } from "./manifest.ts";
 import { OscScanner } from "./osc-scanner.ts";
 import { SparseImage } from "../disk/sparse-image.ts";
 import { V86Disk } from "../disk/v86-disk.ts";
+import { PersistentOverlay } from "../disk/persistent-overlay.ts";
 import { ConsoleInputPump } from "./input-pump.ts";
-import { busOf, virtioConsoleControlQueue } from "./v86-internals.ts";
+import { AgentChannel } from "./agent-channel.ts";
+import { BACKING_MTIME, backingFileName } from "./state-disk.ts";
+import { busOf, onVirtioConsoleOutput, virtioConsoleControlQueue } from "./v86-internals.ts";
 
 export type ConsoleId = "uml" | "host";
 export const CONSOLE_IDS: readonly ConsoleId[] = ["uml", "host"];
 
 /** Boot stages in order; "halted" and "error" are terminal. */
-export type BootStage = "idle" | "download" | "bios" | "host-kernel" | "uml-kernel" | "ready" | "halted" | "error";
+export type BootStage = "idle" | "download" | "bios" | "host-kernel" | "uml-kernel" | "restore" | "ready" | "halted" | "error";
 
 export interface StageEvent {
   stage: BootStage;
@@ -24,7 +27,7 @@ export interface StageEvent {
 }
 
 export interface DownloadProgress {
-  artifact: ArtifactName;
+  artifact: ArtifactName | "snapshot";
   file: string;
   loaded: number;
   total: number;
@@ -37,8 +40,24 @@ export interface MachineEvents {
   output(id: ConsoleId, bytes: Uint8Array): void;
 }
 
+/**
+ * How the machine starts: booting the host kernel, or restoring a saved v86 state (the pre-booted
+ * snapshot shipped with the images, or a session the user saved). A state holds both disks' overlay
+ * blocks, so it restores onto exactly the disk content it was taken with.
+ */
+export type MachineStart =
+  | { kind: "cold" }
+  | { kind: "snapshot"; artifact: ManifestArtifact; hostMemoryMiB: number }
+  | { kind: "resume"; state: Uint8Array; hostMemoryMiB: number };
+
 export interface MachineOptions {
   manifest: ImageManifest;
+  /** UML's COW device (the host's /dev/sdb); it must already hold a COW header unless a state restores it. */
+  stateDisk: PersistentOverlay;
+  /** Default: a cold boot. */
+  start?: MachineStart;
+  /** A private backing image made by a merge: the release's root image plus these 4 KiB blocks. */
+  privateBacking?: { id: string; blocks: ReadonlyMap<number, Uint8Array> };
   source: ArtifactSource;
   kernel: KernelFlavour;
   /** URL (browser) or path (Node) of v86.wasm. */
@@ -53,10 +72,11 @@ export interface MachineOptions {
   umlArgs?: readonly string[];
 }
 
+// init_on_free=1: freed pages are zeroed, so a saved state (which stores only non-zero pages) stays small.
 // norandmaps: with host ASLR, UML grew its memory by a ~31 MB "exec-shield gap" that cost boot time.
 // loglevel=6: the host prints its notices and warnings, starting with "Linux version", which marks the
 // host-kernel stage; its info chatter would cost boot time on the serial port.
-const HOST_CMDLINE = "console=ttyS0 tsc=reliable mitigations=off random.trust_cpu=on norandmaps loglevel=6";
+const HOST_CMDLINE = "console=ttyS0 tsc=reliable mitigations=off random.trust_cpu=on norandmaps init_on_free=1 loglevel=6";
 
 export interface UmlLaunch {
   kernel: KernelFlavour;
@@ -66,7 +86,7 @@ export interface UmlLaunch {
   args: readonly string[];
 }
 
-export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch): string {
+export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch, privateBackingId?: string): string {
   for (const arg of uml.args) {
     if (/[\s,]/.test(arg) || arg === "") throw new Error(`UML argument "${arg}" may not be empty or contain spaces or commas`);
   }
@@ -74,7 +94,8 @@ export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch): string
     HOST_CMDLINE,
     `umlab.kernel=${uml.kernel}`,
     `umlab.mem=${uml.memory}`,
-    `umlab.rootfs=${manifest.artifacts.rootfs.sha256.slice(0, 12)}`,
+    `umlab.backing=${backingFileName(manifest, privateBackingId).replace(/^\/images\//, "")}`,
+    `umlab.mtime=${BACKING_MTIME}`,
     ...(uml.verbose ? ["umlab.verbose=1"] : []),
     ...(uml.args.length > 0 ? [`umlab.args=${uml.args.join(",")}`] : []),
   ];
@@ -82,6 +103,8 @@ export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch): string
 }
 
 const RESIZE_RETRY_MS = 20;
+/** Block size of the backing disk's overlay, which only a merge writes to. */
+export const ROOT_BLOCK_SIZE = 4096;
 
 export class Machine {
   private emulator: V86 | undefined;
@@ -91,6 +114,10 @@ export class Machine {
   private readonly hostBatch: number[] = [];
   private hostFlushQueued = false;
   private umlInput: ConsoleInputPump | undefined;
+  private agentInput: ConsoleInputPump | undefined;
+  private readonly agent = new AgentChannel((bytes) => this.agentInput?.push(bytes));
+  private readonly stateDiskV86: V86Disk;
+  private rootDiskValue: PersistentOverlay | undefined;
   private umid: string | undefined;
   private readonly stageTimes: Partial<Record<BootStage, number>> = {};
   private size: { cols: number; rows: number } = { cols: 80, rows: 24 };
@@ -101,7 +128,13 @@ export class Machine {
   constructor(
     private readonly options: MachineOptions,
     private readonly events: MachineEvents,
-  ) {}
+  ) {
+    this.stateDiskV86 = new V86Disk(options.stateDisk);
+  }
+
+  private get stateDisk(): V86Disk {
+    return this.stateDiskV86;
+  }
 
   get stage(): BootStage {
     return this.stageValue;
@@ -115,40 +148,63 @@ export class Machine {
     if (this.stageValue !== "idle") throw new Error(`boot() called twice (machine is ${this.stageValue})`);
     this.startedAt = Date.now();
     const { manifest, kernel } = this.options;
+    const start = this.options.start ?? { kind: "cold" };
     try {
       this.setStage("download");
-      const kernelArtifact = manifest.kernels[kernel].artifact;
-      const names: ArtifactName[] = ["bios", "vgaBios", "hostKernel", "hostInitramfs", kernelArtifact, "rootfs"];
-      const loaded = await Promise.all(
-        names.map((name) => {
-          const a = manifest.artifacts[name];
-          return loadVerified(this.options.source, name, a, (n) => this.events.download({ artifact: name, file: a.file, loaded: n, total: a.size }));
-        }),
-      );
-      const [bios, vgaBios, bzImage, hostInitramfs, umlKernel, rootfsZst] = loaded as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+      // A restored state has the host kernel, initramfs and UML in its RAM: only the disks and BIOS are fetched.
+      const names: ArtifactName[] =
+        start.kind === "cold" ? ["bios", "vgaBios", "hostKernel", "hostInitramfs", manifest.kernels[kernel].artifact, "rootfs"] : ["bios", "vgaBios", "rootfs"];
+      const downloads: Promise<Uint8Array>[] = names.map((name) => this.download(name, manifest.artifacts[name]));
+      if (start.kind === "snapshot") downloads.push(this.download("snapshot", start.artifact));
+      const loaded = await Promise.all(downloads);
       if (this.stopped) return;
-      const rootfs = new V86Disk(new SparseImage(zstdDecompress(rootfsZst)));
-      await this.start(bios, vgaBios, bzImage, concatInitramfs([hostInitramfs, umlKernel]), rootfs);
+      const [bios, vgaBios] = loaded as [Uint8Array, Uint8Array];
+      const rootfsZst = loaded[names.indexOf("rootfs")];
+      if (!rootfsZst) throw new Error("rootfs was not downloaded");
+      const rootfs = new V86Disk(new PersistentOverlay(new SparseImage(zstdDecompress(rootfsZst)), { blockSize: ROOT_BLOCK_SIZE, stored: this.options.privateBacking?.blocks }));
+      this.rootDiskValue = rootfs.store;
+      const image: Partial<V86Options> =
+        start.kind === "cold"
+          ? {
+              bzimage: buf(loaded[2] as Uint8Array),
+              initrd: buf(concatInitramfs([loaded[3] as Uint8Array, loaded[4] as Uint8Array])),
+              cmdline: hostCommandLine(manifest, { kernel, memory: this.options.umlMemory ?? "64M", verbose: this.options.verbose ?? false, args: this.options.umlArgs ?? [] }, this.options.privateBacking?.id),
+            }
+          : // v86 decompresses a zstd state itself.
+            { initial_state: buf(start.kind === "snapshot" ? (loaded[loaded.length - 1] as Uint8Array) : start.state) };
+      const memoryMiB = start.kind === "cold" ? (this.options.hostMemoryMiB ?? 256) : start.hostMemoryMiB;
+      await this.start(bios, vgaBios, rootfs, memoryMiB, image);
+      if (start.kind !== "cold") await this.afterRestore();
     } catch (err) {
       this.setStage("error", err instanceof Error ? err.message : String(err));
       throw err;
     }
   }
 
-  private async start(bios: Uint8Array, vgaBios: Uint8Array, bzImage: Uint8Array, initrd: Uint8Array, rootfs: V86Disk): Promise<void> {
-    const { manifest, kernel } = this.options;
-    const buf = (b: Uint8Array): { buffer: ArrayBuffer } => ({ buffer: toArrayBuffer(b) });
+  private download(name: ArtifactName | "snapshot", artifact: ManifestArtifact): Promise<Uint8Array> {
+    return loadVerified(this.options.source, name, artifact, (n) => this.events.download({ artifact: name, file: artifact.file, loaded: n, total: artifact.size }));
+  }
+
+  /** A restored machine is at a shell prompt, but its clocks say when the state was saved: set them. */
+  private async afterRestore(): Promise<void> {
+    // The UML console as saved may be older than its terminal's size; the OSC ready is not sent again.
+    this.resize("uml", this.size.cols, this.size.rows);
+    const reply = await this.agent.request(`time ${Math.floor(Date.now() / 1000)}`);
+    if (!/ uml=ok$/.test(reply)) this.events.output("uml", new TextEncoder().encode(`\r\n[umlab: could not set UML's clock after the restore (${reply})]\r\n`));
+    this.setStage("ready");
+  }
+
+  private async start(bios: Uint8Array, vgaBios: Uint8Array, rootfs: V86Disk, memoryMiB: number, image: Partial<V86Options>): Promise<void> {
     const options: V86Options = {
       wasm_path: this.options.wasmPath,
-      memory_size: (this.options.hostMemoryMiB ?? 256) * 1024 * 1024,
+      memory_size: memoryMiB * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
       bios: buf(bios),
       vga_bios: buf(vgaBios),
-      bzimage: buf(bzImage),
-      initrd: buf(initrd),
-      cmdline: hostCommandLine(manifest, { kernel, memory: this.options.umlMemory ?? "64M", verbose: this.options.verbose ?? false, args: this.options.umlArgs ?? [] }),
+      ...image,
       // v86 takes any object with get/set/load as a disk; its typings only list its own image kinds.
       hda: rootfs as unknown as V86Image,
+      hdb: this.stateDisk as unknown as V86Image,
       virtio_console: { type: "none" },
       autostart: true,
       disable_keyboard: true,
@@ -157,11 +213,44 @@ export class Machine {
     };
     const emulator = new V86(options);
     this.emulator = emulator;
-    emulator.add_listener("emulator-started", () => this.setStage("bios"));
+    emulator.add_listener("emulator-started", () => {
+      if (this.stageValue === "download") this.setStage(options.initial_state ? "restore" : "bios");
+    });
     emulator.add_listener("serial0-output-byte", (byte) => this.onHostByte(byte));
     emulator.add_listener("virtio-console0-output-bytes", (bytes) => this.onUmlBytes(bytes));
+    onVirtioConsoleOutput(emulator, 1, (bytes) => this.agent.receive(bytes));
     this.umlInput = new ConsoleInputPump(emulator, 0);
+    this.agentInput = new ConsoleInputPump(emulator, 1);
     await new Promise<void>((resolve) => emulator.add_listener("emulator-ready", () => resolve()));
+  }
+
+  /** The backing disk (hda): the release's root image plus whatever a merge wrote into it. */
+  get rootDisk(): PersistentOverlay | undefined {
+    return this.rootDiskValue;
+  }
+
+  /** Asks the host agent something (see images/initramfs/files/usr/sbin/umlab-agent). */
+  agentRequest(command: string, timeoutMs?: number): Promise<string> {
+    return this.agent.request(command, timeoutMs);
+  }
+
+  /**
+   * Saves RAM and both disks at one instant. The CPU is paused first and every disk write the guest
+   * issued is allowed to complete, so the state holds no half-finished disk command.
+   */
+  async saveState(): Promise<{ state: Uint8Array; diskGeneration: number }> {
+    const emulator = this.emulator;
+    if (!emulator || this.stageValue !== "ready") throw new Error(`cannot save the machine while it is ${this.stageValue}`);
+    await emulator.stop();
+    try {
+      await this.stateDiskV86.whenIdle();
+      // Every write the guest issued has completed, and completion waits for the commit: the state's disk
+      // is the one stored at this generation.
+      const state = new Uint8Array(await emulator.save_state());
+      return { state, diskGeneration: this.options.stateDisk.status.generation };
+    } finally {
+      if (this.emulator === emulator) await emulator.run();
+    }
   }
 
   /** Sends keystrokes or pasted text to a console. */
@@ -204,6 +293,7 @@ export class Machine {
     const emulator = this.emulator;
     this.emulator = undefined;
     this.umlInput?.dispose();
+    this.agentInput?.dispose();
     if (this.resizeTimer !== undefined) clearTimeout(this.resizeTimer);
     if (emulator) await emulator.destroy();
     if (this.stageValue !== "error") this.setStage("halted", "stopped");
@@ -252,6 +342,10 @@ export class Machine {
     this.stageTimes[stage] = at;
     this.events.stage(detail === undefined ? { stage, at } : { stage, at, detail });
   }
+}
+
+function buf(bytes: Uint8Array): { buffer: ArrayBuffer } {
+  return { buffer: toArrayBuffer(bytes) };
 }
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {

@@ -17,6 +17,17 @@ export interface ManifestArtifact {
   rawSha256?: string;
 }
 
+/** A v86 state saved at the UML shell prompt by `npm run images`, restored by default instead of booting. */
+export interface ManifestSnapshot extends ManifestArtifact {
+  /** The v86 memory size the state needs. */
+  hostMemoryMiB: number;
+  umlMemory: string;
+  /** Hash of everything the state depends on; a snapshot is rebuilt when it changes. */
+  key: string;
+  /** The UML console's last output before the state was saved, to show again on restore. */
+  screen: string;
+}
+
 export interface ManifestPackage {
   name: string;
   arch: string;
@@ -35,6 +46,8 @@ export interface ImageManifest {
   debianPackages: ManifestPackage[];
   /** Packages of the build machine that ran the build (compiler, mkfs, ...). */
   buildTools: ManifestPackage[];
+  /** Pre-booted states per UML kernel; absent when none was built. */
+  snapshots?: Partial<Record<KernelFlavour, ManifestSnapshot>>;
 }
 
 export function isKernelFlavour(value: string): value is KernelFlavour {

@@ -36,3 +36,8 @@ export function virtioConsoleReceiveQueue(emulator: V86, port: number): VirtQueu
 export function virtioConsoleControlQueue(emulator: V86): VirtQueueLike | undefined {
   return virtioConsoleQueue(emulator, 2);
 }
+
+/** Listens to a virtio-console port's output; v86.d.ts declares the event for port 0 only. */
+export function onVirtioConsoleOutput(emulator: V86, port: number, listener: (bytes: Uint8Array) => void): void {
+  (emulator.add_listener as unknown as (event: string, fn: (bytes: Uint8Array) => void) => void).call(emulator, `virtio-console${port}-output-bytes`, listener);
+}

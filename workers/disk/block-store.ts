@@ -7,50 +7,6 @@ export interface BlockStore {
   write(offset: number, data: Uint8Array): void;
 }
 
-/** Keeps writes in memory, block by block, on top of a read-only base. */
-export class OverlayBlockStore implements BlockStore {
-  readonly byteLength: number;
-  private readonly blocks = new Map<number, Uint8Array>();
-
-  constructor(
-    private readonly base: BlockStore,
-    readonly blockSize = 4096,
-  ) {
-    this.byteLength = base.byteLength;
-  }
-
-  /** The written blocks, by block index: what a persistence layer saves. */
-  get dirtyBlocks(): ReadonlyMap<number, Uint8Array> {
-    return this.blocks;
-  }
-
-  read(offset: number, length: number): Uint8Array {
-    checkRange(this, offset, length);
-    if (this.blocks.size === 0) return this.base.read(offset, length);
-    const out = new Uint8Array(length);
-    forEachBlock(offset, length, this.blockSize, (index, inBlock, outPos, n) => {
-      const block = this.blocks.get(index);
-      const src = block ? block.subarray(inBlock, inBlock + n) : this.base.read(index * this.blockSize + inBlock, n);
-      out.set(src, outPos);
-    });
-    return out;
-  }
-
-  write(offset: number, data: Uint8Array): void {
-    checkRange(this, offset, data.length);
-    forEachBlock(offset, data.length, this.blockSize, (index, inBlock, dataPos, n) => {
-      let block = this.blocks.get(index);
-      if (!block) {
-        const start = index * this.blockSize;
-        block = new Uint8Array(this.blockSize);
-        block.set(this.base.read(start, Math.min(this.blockSize, this.byteLength - start)));
-        this.blocks.set(index, block);
-      }
-      block.set(data.subarray(dataPos, dataPos + n), inBlock);
-    });
-  }
-}
-
 export function checkRange(store: BlockStore, offset: number, length: number): void {
   if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > store.byteLength) {
     throw new RangeError(`disk access ${offset}+${length} is outside 0..${store.byteLength}`);
@@ -67,5 +23,19 @@ export function forEachBlock(offset: number, length: number, blockSize: number, 
     const n = Math.min(blockSize - inBlock, length - pos);
     fn(index, inBlock, pos, n);
     pos += n;
+  }
+}
+
+/** A disk of zeros: the base of the state disk, whose every written block lives in the overlay. */
+export class ZeroBlockStore implements BlockStore {
+  constructor(readonly byteLength: number) {}
+
+  read(offset: number, length: number): Uint8Array {
+    checkRange(this, offset, length);
+    return new Uint8Array(length);
+  }
+
+  write(): void {
+    throw new Error("the zero base is read-only; write through a PersistentOverlay");
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encodeSparseImage, SparseImage } from "./sparse-image.ts";
-import { OverlayBlockStore } from "./block-store.ts";
+import { PersistentOverlay } from "./persistent-overlay.ts";
 
 function sampleImage(size: number): Uint8Array {
   const image = new Uint8Array(size);
@@ -42,9 +42,9 @@ describe("overlay block store", () => {
   it("keeps partial writes on top of the base and leaves the base alone", () => {
     const image = sampleImage(4096 * 4);
     const base = new SparseImage(encodeSparseImage(image));
-    const overlay = new OverlayBlockStore(base);
+    const overlay = new PersistentOverlay(base, { blockSize: 4096 });
     overlay.write(4090, new Uint8Array([5, 5, 5, 5, 5, 5, 5, 5, 5, 5]));
-    expect([...overlay.dirtyBlocks.keys()]).toEqual([0, 1]);
+    expect([...overlay.storedBlocks.keys()]).toEqual([0, 1]);
     expect(overlay.read(0, 3)).toEqual(new Uint8Array([1, 2, 3]));
     expect(overlay.read(4088, 14)).toEqual(new Uint8Array([0, 0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0]));
     expect(base.read(4090, 4)).toEqual(new Uint8Array(4));

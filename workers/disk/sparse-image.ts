@@ -65,6 +65,6 @@ export class SparseImage implements BlockStore {
   }
 
   write(): void {
-    throw new Error("the sparse base image is read-only; write through an OverlayBlockStore");
+    throw new Error("the sparse base image is read-only; write through a PersistentOverlay");
   }
 }

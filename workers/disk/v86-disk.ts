@@ -1,7 +1,6 @@
-// Adapts a BlockStore to the buffer object v86 accepts for a disk (an object with get/set/load).
+// Adapts a PersistentOverlay to the buffer object v86 accepts for a disk (an object with get/set/load).
 // The store is synchronous, so every read answers at once and there is nothing to cache.
-import type { BlockStore } from "./block-store.ts";
-import { OverlayBlockStore } from "./block-store.ts";
+import type { PersistentOverlay } from "./persistent-overlay.ts";
 
 /** The duck type v86's starter.js checks for (`file.get && file.set && file.load`). */
 export interface V86DiskBuffer {
@@ -19,18 +18,20 @@ export interface V86DiskBuffer {
 }
 
 /**
- * Serves a disk from a BlockStore. Saved states hold only the written blocks,
- * not the whole disk as v86's own SyncBuffer does.
+ * Serves a disk from a PersistentOverlay. A write completes for the guest once the overlay has stored it
+ * (v86 raises the DMA interrupt from set()'s callback). Saved states hold the overlay's blocks, not the
+ * whole disk as v86's own SyncBuffer does, so a state restores together with the disk it was taken with.
  */
 export class V86Disk implements V86DiskBuffer {
   readonly byteLength: number;
   onload: V86DiskBuffer["onload"] = undefined;
   onprogress: V86DiskBuffer["onprogress"] = undefined;
-  readonly store: OverlayBlockStore;
+  /** Writes whose completion the overlay still holds back. */
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
 
-  constructor(base: BlockStore) {
-    this.store = new OverlayBlockStore(base);
-    this.byteLength = base.byteLength;
+  constructor(readonly store: PersistentOverlay) {
+    this.byteLength = store.byteLength;
   }
 
   load(): void {
@@ -51,19 +52,31 @@ export class V86Disk implements V86DiskBuffer {
 
   set(start: number, data: Uint8Array, fn: () => void): void {
     this.store.write(start, data);
-    fn();
+    this.inFlight++;
+    this.store.afterCommit(() => {
+      fn();
+      if (--this.inFlight === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    });
+  }
+
+  /** Resolves when no write waits for its completion: a state saved then has no half-done disk command. */
+  whenIdle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   get_state(): unknown[] {
-    const blocks: [number, Uint8Array][] = [...this.store.dirtyBlocks.entries()];
-    return [this.byteLength, blocks];
+    return [this.byteLength, this.store.blockSize, [...this.store.storedBlocks.entries()]];
   }
 
   set_state(state: unknown[]): void {
-    const blocks = state[1];
-    if (!Array.isArray(blocks)) return;
-    for (const entry of blocks as [number, Uint8Array][]) {
-      this.store.write(entry[0] * this.store.blockSize, entry[1]);
+    const [byteLength, blockSize, blocks] = state;
+    if (byteLength !== this.byteLength || blockSize !== this.store.blockSize || !Array.isArray(blocks)) {
+      throw new Error(`saved disk state (${String(byteLength)} bytes in ${String(blockSize)}-byte blocks) does not fit this disk (${this.byteLength} bytes in ${this.store.blockSize}-byte blocks)`);
     }
+    this.store.replaceAll(new Map(blocks as [number, Uint8Array][]));
   }
 }

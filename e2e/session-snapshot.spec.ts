@@ -1,0 +1,35 @@
+// Instant start: the default page restores the pre-booted snapshot instead of booting.
+import { expect, test, umlabPage } from "./fixtures.ts";
+
+test("a fresh visit restores the snapshot to a working UML prompt with the right clock", async ({ page }) => {
+  const umlab = umlabPage(page);
+  const manifest = await umlab.manifest();
+  const snapshot = manifest.snapshots?.lean;
+  expect(snapshot, "npm run images ships a lean snapshot").toBeDefined();
+  await page.goto("/");
+  await umlab.waitForStage("ready", 60_000);
+  expect(await page.evaluate(() => window.umlab?.startKind)).toBe("snapshot");
+  await expect(page.getByTestId("start-info")).toHaveAttribute("data-kind", "snapshot");
+  // The host kernel, initramfs and UML kernel are inside the state: they are not downloaded.
+  const downloaded = await page.evaluate(() => window.umlab?.downloadedBytes ?? 0);
+  const a = manifest.artifacts;
+  expect(downloaded).toBe(a.bios.size + a.vgaBios.size + a.rootfs.size + (snapshot?.size ?? 0));
+
+  const out = await umlab.run("uml", "echo sum=$((6*7))", /sum=42/);
+  expect(out).toContain("sum=42");
+  // The state was saved at build time; after the restore both clocks must say now.
+  const umlNow = Number(await umlab.capture("date +%s"));
+  expect(Math.abs(umlNow - Date.now() / 1000)).toBeLessThan(60);
+  await page.getByTestId("tab-host").click();
+  const hostOut = await umlab.run("host", "echo host=$(date +%s)", /host=\d+\n/);
+  const hostNow = Number(/host=(\d+)\n/.exec(hostOut)?.[1]);
+  expect(Math.abs(hostNow - Date.now() / 1000)).toBeLessThan(60);
+});
+
+test("?boot=cold boots the kernels even when a snapshot exists", async ({ page }) => {
+  const umlab = umlabPage(page);
+  await page.goto("/?boot=cold");
+  await umlab.waitForStage("ready", 150_000);
+  expect(await page.evaluate(() => window.umlab?.startKind)).toBe("cold");
+  await expect(page.locator('[data-stage="host-kernel"]')).toHaveAttribute("data-state", "done");
+});
