@@ -75,16 +75,22 @@ describe("umlab CLI", () => {
 
   it("refuses a corrupted artifact, naming it", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "umlab-corrupt-"));
-    for (const a of Object.values(manifest.artifacts)) {
+    const snapshot = manifest.snapshots?.lean;
+    if (!snapshot) throw new Error("the images have no lean snapshot");
+    for (const a of [...Object.values(manifest.artifacts), snapshot]) {
       const bytes = readFileSync(path.join(root, "images", "out", a.file));
-      if (a.file === manifest.artifacts.hostKernel.file) bytes[100] = (bytes[100] ?? 0) ^ 0xff;
+      if (a.file === manifest.artifacts.hostKernel.file || a.file === snapshot.file) bytes[100] = (bytes[100] ?? 0) ^ 0xff;
       writeFileSync(path.join(dir, a.file), bytes);
     }
     writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
-    const r = await umlab(["run", "--images", dir, "--", "true"]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(manifest.artifacts.hostKernel.file);
-    expect(r.stderr).toContain("sha256");
+    // A cold boot reads the host kernel; a restore reads the snapshot instead.
+    const cold = await umlab(["run", "--cold", "--images", dir, "--", "true"]);
+    expect(cold.code).toBe(2);
+    expect(cold.stderr).toContain(manifest.artifacts.hostKernel.file);
+    expect(cold.stderr).toContain("sha256");
+    const restore = await umlab(["run", "--images", dir, "--", "true"]);
+    expect(restore.code).toBe(2);
+    expect(restore.stderr).toContain(snapshot.file);
   });
 
   it("explains usage mistakes", async () => {

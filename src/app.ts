@@ -7,7 +7,6 @@ import type {
   DownloadProgress,
   ImageManifest,
   ImportResult,
-  MergeResult,
   KernelFlavour,
   Persistence,
   SessionInfo,
@@ -126,7 +125,6 @@ export class App {
       exportDisk: () => void this.exportDisk(),
       importDisk: (file) => void this.importDisk(file),
       resetDisk: () => void this.resetDisk(),
-      mergeDisk: () => void this.mergeDisk(),
     });
     this.sessionsView = new SessionsView(this.sessionsButton, byId("sessions-panel", HTMLElement), {
       opened: () => void this.refreshSessions(),
@@ -766,39 +764,6 @@ export class App {
     });
   }
 
-  /** Folds the COW into a private backing image (uml_moo in the host), then boots the lab on it. */
-  private async mergeDisk(): Promise<void> {
-    if (this.persistence !== "persistent" || this.diskBusy) return;
-    const client = this.usableClient();
-    if (!client || this.hook.stage !== "ready") return this.diskView.showMessage("Merge needs the lab running, with UML at its prompt.");
-    const ok = await confirmDialog({
-      title: "Merge the disk into a private image?",
-      body: [
-        "UML is stopped cleanly, then the host runs uml_moo to fold the COW file into the backing image. The lab then boots from that private image with an empty COW file on top.",
-        "The lab's saved sessions are deleted: they belong to the disk as it was. Later visits cold-boot, because the pre-booted snapshot has the release's image.",
-      ],
-      ok: "Merge",
-      returnFocus: () => this.focusTerminal(),
-    });
-    if (!ok) return;
-    this.diskView.clearMessage();
-    this.sessionsView.close(false);
-    this.setDiskBusy(true);
-    let result: MergeResult;
-    try {
-      result = await client.mergeDisk(this.lab);
-    } catch (err) {
-      result = { ok: false, message: errorText(err) };
-    } finally {
-      this.setDiskBusy(false);
-    }
-    if (!result.ok) this.diskView.showMessage(`Merge failed: ${result.message}`);
-    else this.flash(`Merged: the private image holds ${formatBytes(result.backingBytes)} of changes`);
-    this.knownSessions = [];
-    // Booted either way: after a failed merge the stored disk is as it was, and UML may have been stopped.
-    void this.boot(this.kernel, { mode: "auto" });
-  }
-
   private async exportDisk(): Promise<void> {
     const client = this.usableClient();
     if (!client) return this.diskView.showMessage("Export failed: no emulator is running.");
@@ -876,15 +841,7 @@ export class App {
     this.sessionsButton.disabled = !opened;
     this.saveButton.disabled = !(persistent && this.hook.stage === "ready" && !this.saving);
     this.saveButton.title = readOnly ? "Saving sessions is off in a read-only tab" : "Save session (Ctrl+Shift+S)";
-    this.diskView.setEnabled(
-      {
-        exportDisk: opened && !this.diskBusy,
-        importDisk: persistent && !this.diskBusy,
-        resetDisk: persistent && !this.diskBusy,
-        mergeDisk: persistent && !this.diskBusy && this.hook.stage === "ready",
-      },
-      readOnly,
-    );
+    this.diskView.setEnabled({ exportDisk: opened && !this.diskBusy, importDisk: persistent && !this.diskBusy, resetDisk: persistent && !this.diskBusy }, readOnly);
   }
 
   private describeKernels(manifest: ImageManifest): void {

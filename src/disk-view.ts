@@ -1,4 +1,4 @@
-// The disk bar: the storage line, Export / Import / Merge / Reset, and a message area for what went wrong.
+// The disk bar: the storage line, Export / Import / Reset, and a message area for what went wrong.
 import { byId, setText } from "./dom.ts";
 import type { StorageLine } from "./disk-status.ts";
 
@@ -6,7 +6,6 @@ export interface DiskCallbacks {
   exportDisk(): void;
   importDisk(file: File): void;
   resetDisk(): void;
-  mergeDisk(): void;
 }
 
 export class DiskView {
@@ -15,7 +14,6 @@ export class DiskView {
   private readonly importButton = byId("disk-import", HTMLButtonElement);
   private readonly importFile = byId("disk-import-file", HTMLInputElement);
   private readonly resetButton = byId("disk-reset", HTMLButtonElement);
-  private readonly mergeButton = byId("disk-merge", HTMLButtonElement);
   private readonly message = byId("disk-message", HTMLElement);
   private readonly messageText = byId("disk-message-text", HTMLElement);
 
@@ -29,7 +27,6 @@ export class DiskView {
       if (file) callbacks.importDisk(file);
     });
     this.resetButton.addEventListener("click", () => callbacks.resetDisk());
-    this.mergeButton.addEventListener("click", () => callbacks.mergeDisk());
     byId("disk-message-dismiss", HTMLButtonElement).addEventListener("click", () => this.clearMessage());
   }
 
@@ -39,8 +36,7 @@ export class DiskView {
     if (this.status.dataset.tone !== line.tone) this.status.dataset.tone = line.tone;
   }
 
-  setEnabled(enabled: { exportDisk: boolean; importDisk: boolean; resetDisk: boolean; mergeDisk: boolean }, readOnly: boolean): void {
-    this.mergeButton.disabled = !enabled.mergeDisk;
+  setEnabled(enabled: { exportDisk: boolean; importDisk: boolean; resetDisk: boolean }, readOnly: boolean): void {
     this.exportButton.disabled = !enabled.exportDisk;
     // The hidden file input stays enabled: whoever drives it directly gets the app's own refusal in the message area.
     this.importButton.disabled = !enabled.importDisk;
@@ -48,7 +44,6 @@ export class DiskView {
     const why = readOnly ? " (off in a read-only tab)" : "";
     this.importButton.title = `Replace this lab's disk with an exported .cow or .cow.gz file, then boot it${why}`;
     this.resetButton.title = `Delete this lab's disk and saved sessions and start from the pristine image${why}`;
-    this.mergeButton.title = `Fold the disk's changes into a private backing image with uml_moo in the host, then boot it${why}`;
   }
 
   /** Stays until dismissed or replaced, unlike the footer's passing notices. */

@@ -9,7 +9,6 @@ import type {
   DiskStatus,
   EmulatorApi,
   ImportResult,
-  MergeResult,
   SaveSessionOptions,
   SessionInfo,
 } from "../workers/api.ts";
@@ -110,10 +109,6 @@ export class EmulatorClient {
   /** A Blob crosses to the worker by reference; its bytes are not copied here. */
   importDisk(lab: string, file: Blob): Promise<ImportResult> {
     return this.api.importDisk(lab, file);
-  }
-
-  mergeDisk(lab: string): Promise<MergeResult> {
-    return this.api.mergeDisk(lab);
   }
 
   /** Kills the worker outright, e.g. when a boot is still in flight and cannot be stopped cleanly. */

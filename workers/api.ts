@@ -123,9 +123,6 @@ export interface SaveSessionOptions {
 
 export type ImportResult = { ok: true; bytes: number } | { ok: false; message: string };
 
-/** After a merge: the private backing image's bytes (blocks that differ from the release's image). */
-export type MergeResult = { ok: true; backingBytes: number } | { ok: false; message: string };
-
 /** Messages on a console's MessagePort; `output` flows worker → page, the others page → worker. */
 export interface ConsolePortEvents {
   output: Uint8Array;
@@ -154,10 +151,4 @@ export interface EmulatorApi {
   exportDisk(lab: string): Promise<{ blob: Blob; fileName: string }>;
   /** Replaces the lab's disk with an exported COW file (.cow or .cow.gz); stops the machine first. */
   importDisk(lab: string, file: Blob): Promise<ImportResult>;
-  /**
-   * Folds the running lab's COW into a new private backing image with the real uml_moo in the host, and
-   * gives the lab a fresh, empty COW on top of it. Stops the machine (the page boots it again) and drops
-   * the lab's sessions, which belong to the disk as it was.
-   */
-  mergeDisk(lab: string): Promise<MergeResult>;
 }

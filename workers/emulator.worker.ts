@@ -3,7 +3,7 @@
 import * as Comlink from "comlink";
 import wasmUrl from "v86/build/v86.wasm?url";
 import { ArtifactError, type ArtifactSource } from "./core/artifacts.ts";
-import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStart } from "./core/machine.ts";
+import { CONSOLE_IDS, Machine, type ConsoleId, type MachineStart } from "./core/machine.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "./core/manifest.ts";
 import { backingFileName, backingSize, createStateDisk, stateDiskSize } from "./core/state-disk.ts";
 import { ZeroBlockStore } from "./disk/block-store.ts";
@@ -19,7 +19,6 @@ import type {
   EmulatorApi,
   ImportResult,
   MachineStatus,
-  MergeResult,
   SaveSessionOptions,
   SessionInfo,
   StartKind,
@@ -187,7 +186,6 @@ class EmulatorWorker implements EmulatorApi {
     let disk: PersistentOverlay;
     try {
       disk = createStateDisk(manifest, {
-        privateBackingId: stored?.meta.privateBacking?.id,
         stored: stored?.blocks,
         generation: meta?.generation ?? 0,
         backend: persistent && store && meta ? store.backend(meta, (m) => this.onCommitted(m)) : undefined,
@@ -211,7 +209,6 @@ class EmulatorWorker implements EmulatorApi {
         wasmPath: wasmUrl,
         stateDisk: disk,
         start: plan.start,
-        ...(stored?.meta.privateBacking ? { privateBacking: { id: stored.meta.privateBacking.id, blocks: stored.backing } } : {}),
       },
       {
         stage: (event) => observer.stage(event),
@@ -277,9 +274,6 @@ class EmulatorWorker implements EmulatorApi {
     }
     const snapshot = manifest.snapshots?.[options.kernel];
     const pristine = stored?.meta.pristine;
-    if (stored?.meta.privateBacking) {
-      return { kind: "cold", reason: "Cold boot, because your disk was merged into a private image, which the pre-booted snapshot does not have: booting with it (about 15 s).", start: { kind: "cold" } };
-    }
     if (snapshot && (!stored || (pristine && pristine.generation === stored.meta.generation))) {
       return { kind: "snapshot", reason: "Restoring the pre-booted snapshot", start: { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB }, snapshotSha256: snapshot.sha256 };
     }
@@ -424,48 +418,6 @@ class EmulatorWorker implements EmulatorApi {
       return { ok: false, message: `The disk could not be stored: ${storageErrorText(err)}. Your previous disk is unchanged.` };
     }
     return { ok: true, bytes };
-  }
-
-  async mergeDisk(lab: string): Promise<MergeResult> {
-    const running = this.running;
-    const store = this.store();
-    if (!running || running.lab !== lab || running.machine.stage !== "ready") return { ok: false, message: "Merging needs the lab's machine running (UML at its prompt)." };
-    if (running.disk.status.mode !== "persistent" || !store || !running.meta) {
-      return { ok: false, message: `The disk cannot be merged: ${running.disk.status.error ?? "this tab does not save its disk (read-only)"}.` };
-    }
-    await running.disk.flush();
-    try {
-      await running.machine.agentRequest("merge", 300_000);
-    } catch (err) {
-      return { ok: false, message: `The merge failed, and your disk is unchanged: ${errorText(err)}` };
-    }
-    const root = running.machine.rootDisk;
-    if (!root) return { ok: false, message: "The merge ran, but the merged image cannot be read back." };
-    // uml_moo wrote the COW's sectors into sda: the blocks that now differ from the release's image.
-    const backing = new Map(root.storedBlocks);
-    const id = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
-    const fresh = createStateDisk(running.manifest, { privateBackingId: id });
-    const now = Date.now();
-    const meta: OverlayMeta = {
-      id: crypto.randomUUID(),
-      lab,
-      backingSha256: running.manifest.artifacts.rootfs.sha256,
-      blockSize: fresh.blockSize,
-      byteLength: fresh.byteLength,
-      generation: 1,
-      bytes: fresh.storedBlocks.size * fresh.blockSize,
-      createdAt: now,
-      updatedAt: now,
-      privateBacking: { id, bytes: backing.size * ROOT_BLOCK_SIZE },
-    };
-    running.disk.detach("ephemeral");
-    await this.stop();
-    try {
-      await store.replaceOverlay(meta, running.manifest, fresh.storedBlocks, { backing, dropSessions: true });
-    } catch (err) {
-      return { ok: false, message: `The merged image could not be stored: ${storageErrorText(err)}. Your disk as it was before is still stored.` };
-    }
-    return { ok: true, backingBytes: backing.size * ROOT_BLOCK_SIZE };
   }
 
   private async currentManifest(): Promise<ImageManifest | undefined> {

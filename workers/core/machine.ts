@@ -56,8 +56,6 @@ export interface MachineOptions {
   stateDisk: PersistentOverlay;
   /** Default: a cold boot. */
   start?: MachineStart;
-  /** A private backing image made by a merge: the release's root image plus these 4 KiB blocks. */
-  privateBacking?: { id: string; blocks: ReadonlyMap<number, Uint8Array> };
   source: ArtifactSource;
   kernel: KernelFlavour;
   /** URL (browser) or path (Node) of v86.wasm. */
@@ -86,7 +84,7 @@ export interface UmlLaunch {
   args: readonly string[];
 }
 
-export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch, privateBackingId?: string): string {
+export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch): string {
   for (const arg of uml.args) {
     if (/[\s,]/.test(arg) || arg === "") throw new Error(`UML argument "${arg}" may not be empty or contain spaces or commas`);
   }
@@ -94,7 +92,7 @@ export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch, private
     HOST_CMDLINE,
     `umlab.kernel=${uml.kernel}`,
     `umlab.mem=${uml.memory}`,
-    `umlab.backing=${backingFileName(manifest, privateBackingId).replace(/^\/images\//, "")}`,
+    `umlab.backing=${backingFileName(manifest).replace(/^\/images\//, "")}`,
     `umlab.mtime=${BACKING_MTIME}`,
     ...(uml.verbose ? ["umlab.verbose=1"] : []),
     ...(uml.args.length > 0 ? [`umlab.args=${uml.args.join(",")}`] : []),
@@ -103,8 +101,8 @@ export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch, private
 }
 
 const RESIZE_RETRY_MS = 20;
-/** Block size of the backing disk's overlay, which only a merge writes to. */
-export const ROOT_BLOCK_SIZE = 4096;
+/** Block size of the backing disk's overlay; UML opens the backing read-only, so it stays empty. */
+const ROOT_BLOCK_SIZE = 4096;
 
 export class Machine {
   private emulator: V86 | undefined;
@@ -117,7 +115,6 @@ export class Machine {
   private agentInput: ConsoleInputPump | undefined;
   private readonly agent = new AgentChannel((bytes) => this.agentInput?.push(bytes));
   private readonly stateDiskV86: V86Disk;
-  private rootDiskValue: PersistentOverlay | undefined;
   private umid: string | undefined;
   private readonly stageTimes: Partial<Record<BootStage, number>> = {};
   private size: { cols: number; rows: number } = { cols: 80, rows: 24 };
@@ -161,14 +158,13 @@ export class Machine {
       const [bios, vgaBios] = loaded as [Uint8Array, Uint8Array];
       const rootfsZst = loaded[names.indexOf("rootfs")];
       if (!rootfsZst) throw new Error("rootfs was not downloaded");
-      const rootfs = new V86Disk(new PersistentOverlay(new SparseImage(zstdDecompress(rootfsZst)), { blockSize: ROOT_BLOCK_SIZE, stored: this.options.privateBacking?.blocks }));
-      this.rootDiskValue = rootfs.store;
+      const rootfs = new V86Disk(new PersistentOverlay(new SparseImage(zstdDecompress(rootfsZst)), { blockSize: ROOT_BLOCK_SIZE }));
       const image: Partial<V86Options> =
         start.kind === "cold"
           ? {
               bzimage: buf(loaded[2] as Uint8Array),
               initrd: buf(concatInitramfs([loaded[3] as Uint8Array, loaded[4] as Uint8Array])),
-              cmdline: hostCommandLine(manifest, { kernel, memory: this.options.umlMemory ?? "64M", verbose: this.options.verbose ?? false, args: this.options.umlArgs ?? [] }, this.options.privateBacking?.id),
+              cmdline: hostCommandLine(manifest, { kernel, memory: this.options.umlMemory ?? "64M", verbose: this.options.verbose ?? false, args: this.options.umlArgs ?? [] }),
             }
           : // v86 decompresses a zstd state itself.
             { initial_state: buf(start.kind === "snapshot" ? (loaded[loaded.length - 1] as Uint8Array) : start.state) };
@@ -222,11 +218,6 @@ export class Machine {
     this.umlInput = new ConsoleInputPump(emulator, 0);
     this.agentInput = new ConsoleInputPump(emulator, 1);
     await new Promise<void>((resolve) => emulator.add_listener("emulator-ready", () => resolve()));
-  }
-
-  /** The backing disk (hda): the release's root image plus whatever a merge wrote into it. */
-  get rootDisk(): PersistentOverlay | undefined {
-    return this.rootDiskValue;
   }
 
   /** Asks the host agent something (see images/initramfs/files/usr/sbin/umlab-agent). */

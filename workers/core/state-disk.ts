@@ -17,12 +17,9 @@ export const STATE_BLOCK_SIZE = 65536;
 
 const MIB = 1024 * 1024;
 
-/**
- * The backing path inside the host: the release's root image, versioned by the rootfs artifact's hash,
- * or a private image that a merge made from it (the release's image plus the folded-in blocks).
- */
-export function backingFileName(manifest: ImageManifest, privateId?: string): string {
-  return privateId === undefined ? `/images/rootfs-${manifest.artifacts.rootfs.sha256.slice(0, 12)}.img` : `/images/private-${privateId}.img`;
+/** The backing path inside the host: the release's root image, versioned by the rootfs artifact's hash. */
+export function backingFileName(manifest: ImageManifest): string {
+  return `/images/rootfs-${manifest.artifacts.rootfs.sha256.slice(0, 12)}.img`;
 }
 
 export function backingSize(manifest: ImageManifest): number {
@@ -37,10 +34,10 @@ export function stateDiskSize(manifest: ImageManifest): number {
 }
 
 /** A state disk over zeros holding `stored` blocks; without them it gets a fresh COW header. */
-export function createStateDisk(manifest: ImageManifest, options: PersistentOverlayOptions & { privateBackingId?: string } = {}): PersistentOverlay {
+export function createStateDisk(manifest: ImageManifest, options: PersistentOverlayOptions = {}): PersistentOverlay {
   const disk = new PersistentOverlay(new ZeroBlockStore(stateDiskSize(manifest)), { blockSize: STATE_BLOCK_SIZE, ...options });
   if (!options.stored || options.stored.size === 0) {
-    writeFreshCow(disk, { backingFile: backingFileName(manifest, options.privateBackingId), mtime: BACKING_MTIME, size: backingSize(manifest) });
+    writeFreshCow(disk, { backingFile: backingFileName(manifest), mtime: BACKING_MTIME, size: backingSize(manifest) });
   }
   return disk;
 }

@@ -3,7 +3,6 @@
 //   ["overlay", lab, "meta"]            OverlayMeta
 //   ["overlay", lab, "release"]         the ImageManifest the overlay was made with
 //   ["overlay", lab, "block", index]    Uint8Array, one overlay block
-//   ["overlay", lab, "backing", index]  Uint8Array, one 4 KiB block of a private backing image (after a merge)
 //   ["session", lab, id, "meta"]        SessionMeta
 //   ["session", lab, id, "state"]       Uint8Array, the gzip-compressed v86 state
 import { createStore, promisifyRequest, type UseStore } from "idb-keyval";
@@ -23,8 +22,6 @@ export interface OverlayMeta {
   bytes: number;
   createdAt: number;
   updatedAt: number;
-  /** After a merge: the COW's backing is the release's image plus the lab's "backing" blocks. */
-  privateBacking?: { id: string; bytes: number };
   /** Set while the disk is exactly what a pristine snapshot restore left: restoring it again is safe. */
   pristine?: { snapshotSha256: string; kernel: KernelFlavour; generation: number };
 }
@@ -47,8 +44,6 @@ export interface SessionMeta {
 export interface StoredOverlay {
   meta: OverlayMeta;
   blocks: Map<number, Uint8Array>;
-  /** The private backing image's blocks; empty unless the lab merged its disk. */
-  backing: Map<number, Uint8Array>;
 }
 
 type Key = (string | number)[];
@@ -68,8 +63,7 @@ export class LabStore {
     return this.store("readonly", async (s) => {
       const meta = await promisifyRequest<OverlayMeta | undefined>(s.get(overlayKey(lab, "meta")));
       if (!meta) return undefined;
-      const [blocks, backing] = await Promise.all([readBlocks(s, overlayKey(lab, "block")), readBlocks(s, overlayKey(lab, "backing"))]);
-      return { meta, blocks, backing };
+      return { meta, blocks: await readBlocks(s, overlayKey(lab, "block")) };
     });
   }
 
@@ -81,23 +75,13 @@ export class LabStore {
     return this.store("readonly", (s) => promisifyRequest<ImageManifest | undefined>(s.get(overlayKey(lab, "release"))));
   }
 
-  /**
-   * Writes a whole overlay in one transaction, replacing whatever the lab had (fresh disk, import, merge).
-   * After a merge the lab's sessions go too: they hold the disk as it was before.
-   */
-  async replaceOverlay(
-    meta: OverlayMeta,
-    release: ImageManifest,
-    blocks: ReadonlyMap<number, Uint8Array>,
-    options: { backing?: ReadonlyMap<number, Uint8Array>; dropSessions?: boolean } = {},
-  ): Promise<void> {
+  /** Writes a whole overlay in one transaction, replacing whatever the lab had (fresh disk or import). */
+  async replaceOverlay(meta: OverlayMeta, release: ImageManifest, blocks: ReadonlyMap<number, Uint8Array>): Promise<void> {
     await this.store("readwrite", (s) => {
       s.delete(prefixRange(overlayKey(meta.lab)));
-      if (options.dropSessions) s.delete(prefixRange(sessionKey(meta.lab)));
       s.put(meta, overlayKey(meta.lab, "meta"));
       s.put(release, overlayKey(meta.lab, "release"));
       for (const [index, block] of blocks) s.put(block, overlayKey(meta.lab, "block", index));
-      for (const [index, block] of options.backing ?? []) s.put(block, overlayKey(meta.lab, "backing", index));
       return promisifyRequest(s.transaction);
     });
   }
