@@ -9,23 +9,31 @@ test("a missing images folder says how to build the images", async ({ page }) =>
   await expect(error).toContainText("npm run images");
 });
 
-test("a corrupted artifact is refused, naming the file", async ({ page }) => {
-  const umlab = umlabPage(page);
-  const manifest = await umlab.manifest();
-  const file = manifest.artifacts.hostKernel.file;
-  await page.route((url) => url.pathname === `/images/${file}`, async (route) => {
-    const response = await route.fetch();
-    const body = Buffer.from(await response.body());
-    body[body.length >> 1] = (body[body.length >> 1] ?? 0) ^ 0xff;
-    await route.fulfill({ response, body });
+for (const [mode, path] of [["restore", "/"], ["cold boot", "/?boot=cold"]] as const) {
+  test(`a corrupted artifact is refused, naming the file (${mode})`, async ({ page }) => {
+    const umlab = umlabPage(page);
+    const manifest = await umlab.manifest();
+    // A restore reads the snapshot instead of the kernels; a cold boot reads the host kernel.
+    const file = mode === "restore" ? manifest.snapshots?.lean?.file : manifest.artifacts.hostKernel.file;
+    if (!file) throw new Error("the images have no lean snapshot");
+    await page.route((url) => url.pathname === `/images/${file}`, async (route) => {
+      const response = await route.fetch();
+      const body = Buffer.from(await response.body());
+      body[body.length >> 1] = (body[body.length >> 1] ?? 0) ^ 0xff;
+      await route.fulfill({ response, body });
+    });
+    await page.goto(path);
+    const error = page.getByTestId("error-view");
+    await expect(error).toBeVisible({ timeout: 60_000 });
+    await expect(error).toContainText(file);
+    await expect(error).toContainText(/sha256/i);
+    expect(await page.evaluate(() => window.umlab?.bootError?.kind)).toBe("artifact-corrupt");
+    // The corrupt copy was not kept: with the route gone, Retry boots.
+    await page.unrouteAll();
+    await page.getByTestId("retry").click();
+    await umlab.waitForStage("ready", 150_000);
   });
-  await page.goto("/");
-  const error = page.getByTestId("error-view");
-  await expect(error).toBeVisible({ timeout: 60_000 });
-  await expect(error).toContainText(file);
-  await expect(error).toContainText(/sha256/i);
-  expect(await page.evaluate(() => window.umlab?.bootError?.kind)).toBe("artifact-corrupt");
-});
+}
 
 test("an unknown kernel flavour is refused with the choices", async ({ page }) => {
   await page.goto("/?kernel=x86_64");

@@ -43,8 +43,7 @@ class HttpArtifactSource implements ArtifactSource {
 
   async read(artifact: ManifestArtifact, onProgress: (loaded: number) => void): Promise<Uint8Array> {
     const url = this.url(artifact);
-    const cache = await openArtifactCache();
-    const cached = await cache?.match(url);
+    const cached = await (await openArtifactCache())?.match(url);
     const response = cached ?? (await fetch(url));
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} for ${url.pathname}`);
     const out = new Uint8Array(artifact.size);
@@ -58,11 +57,16 @@ class HttpArtifactSource implements ArtifactSource {
       loaded += value.length;
       onProgress(loaded);
     }
-    const bytes = out.subarray(0, loaded);
-    if (!cached && cache && loaded === artifact.size) {
-      await cache.put(url, new Response(bytes.slice())).catch(() => undefined);
-    }
-    return bytes;
+    return out.subarray(0, loaded);
+  }
+
+  /** Only verified bytes are cached; a cached copy that fails verification is dropped. */
+  async checked(artifact: ManifestArtifact, bytes: Uint8Array, ok: boolean): Promise<void> {
+    const cache = await openArtifactCache();
+    const url = this.url(artifact);
+    if (!cache) return;
+    if (!ok) await cache.delete(url).catch(() => false);
+    else if (!(await cache.match(url))) await cache.put(url, new Response(bytes.slice())).catch(() => undefined);
   }
 
   async has(artifact: ManifestArtifact): Promise<boolean> {

@@ -5,6 +5,8 @@ import type { ArtifactName, ManifestArtifact } from "./manifest.ts";
 export interface ArtifactSource {
   /** Reads a whole artifact, reporting bytes received so far. */
   read(artifact: ManifestArtifact, onProgress: (loaded: number) => void): Promise<Uint8Array>;
+  /** Told once an artifact's bytes matched the manifest (e.g. to cache them), or did not (to drop a cached copy). */
+  checked?(artifact: ManifestArtifact, bytes: Uint8Array, ok: boolean): Promise<void>;
 }
 
 export class ArtifactError extends Error {
@@ -38,12 +40,15 @@ export async function loadVerified(
     throw new ArtifactError(name, artifact.file, "missing", `cannot load ${artifact.file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (bytes.length !== artifact.size) {
+    await source.checked?.(artifact, bytes, false);
     throw new ArtifactError(name, artifact.file, "corrupt", `${artifact.file} is ${bytes.length} bytes, the manifest says ${artifact.size}; rebuild with npm run images`);
   }
   const actual = await sha256Hex(bytes);
   if (actual !== artifact.sha256) {
+    await source.checked?.(artifact, bytes, false);
     throw new ArtifactError(name, artifact.file, "corrupt", `${artifact.file} has sha256 ${actual.slice(0, 16)}…, the manifest says ${artifact.sha256.slice(0, 16)}…; rebuild with npm run images`);
   }
+  await source.checked?.(artifact, bytes, true);
   return bytes;
 }
 
