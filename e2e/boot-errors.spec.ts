@@ -1,5 +1,5 @@
 // Bad input gets a clear message and no crash: missing images, a corrupted artifact, an unknown kernel.
-import { expect, test, umlabPage } from "./fixtures.ts";
+import { COLD_BOOT_MS, expect, test, umlabPage } from "./fixtures.ts";
 
 test("a missing images folder says how to build the images", async ({ page }) => {
   await page.route("**/images/manifest.json", (route) => route.fulfill({ status: 404, body: "images/out does not exist: run npm run images" }));
@@ -11,6 +11,7 @@ test("a missing images folder says how to build the images", async ({ page }) =>
 
 for (const [mode, path] of [["restore", "/"], ["cold boot", "/?boot=cold"]] as const) {
   test(`a corrupted artifact is refused, naming the file (${mode})`, async ({ page }) => {
+    test.setTimeout(COLD_BOOT_MS + 120_000);
     const umlab = umlabPage(page);
     const manifest = await umlab.manifest();
     // A restore reads the snapshot instead of the kernels; a cold boot reads the host kernel.
@@ -31,7 +32,7 @@ for (const [mode, path] of [["restore", "/"], ["cold boot", "/?boot=cold"]] as c
     // The corrupt copy was not kept: with the route gone, Retry boots.
     await page.unrouteAll();
     await page.getByTestId("retry").click();
-    await umlab.waitForStage("ready", 150_000);
+    await umlab.waitForStage("ready", mode === "restore" ? 150_000 : COLD_BOOT_MS);
   });
 }
 

@@ -9,6 +9,12 @@ import { baseURL, chromiumArgs, chromiumExecutable } from "./chromium.ts";
 
 export { expect };
 
+/**
+ * How long a cold boot may take in the tests. Usually 15-40 s, but inside v86 UML sometimes wedges at boot
+ * and the host's watchdog restarts it (docs/boot.md); a run of restarts on a loaded machine takes minutes.
+ */
+export const COLD_BOOT_MS = 360_000;
+
 export interface UmlabPage {
   page: Page;
   /** Polls until the page reports `stage`. */
@@ -30,9 +36,15 @@ export function umlabPage(page: Page): UmlabPage {
     page,
     readConsole,
     async waitForStage(stage, timeoutMs = 120_000) {
-      await expect
-        .poll(() => page.evaluate(() => window.umlab?.stage), { timeout: timeoutMs, message: `waiting for boot stage "${stage}"` })
-        .toBe(stage);
+      try {
+        await expect
+          .poll(() => page.evaluate(() => window.umlab?.stage), { timeout: timeoutMs, message: `waiting for boot stage "${stage}"` })
+          .toBe(stage);
+      } catch (err) {
+        // Say what the guest was doing: the consoles' last lines.
+        const tail = async (id: ConsoleId): Promise<string> => (await readConsole(id).catch(() => "")).split("\n").filter((l) => l.trim()).slice(-12).join("\n");
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- UML console ---\n${await tail("uml")}\n--- host console ---\n${await tail("host")}`, { cause: err });
+      }
     },
     async waitForText(id, pattern, timeoutMs = 30_000) {
       let text = "";
@@ -123,10 +135,10 @@ export const test = base.extend<object, { booted: UmlabPage; bootPath: string }>
       const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
       await page.goto(bootPath);
       const umlab = umlabPage(page);
-      await umlab.waitForStage("ready");
+      await umlab.waitForStage("ready", bootPath.includes("boot=cold") ? COLD_BOOT_MS : 120_000);
       await use(umlab);
       await page.close();
     },
-    { scope: "worker", timeout: 180_000 },
+    { scope: "worker", timeout: COLD_BOOT_MS + 60_000 },
   ],
 });

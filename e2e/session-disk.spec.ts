@@ -1,10 +1,10 @@
 // The disk's lifecycle from the page: reset to pristine, export as a UML COW file and import it back.
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
-import { expect, test, umlabPage } from "./fixtures.ts";
+import { COLD_BOOT_MS, expect, test, umlabPage } from "./fixtures.ts";
 
 test("reset, export and import round-trip the user's files", async ({ page }, testInfo) => {
-  test.setTimeout(600_000);
+  test.setTimeout(COLD_BOOT_MS + 600_000);
   const umlab = umlabPage(page);
   await page.goto("/");
   await umlab.waitForStage("ready", 150_000);
@@ -43,6 +43,6 @@ test("reset, export and import round-trip the user's files", async ({ page }, te
   // Import brings the exported disk back; the page then boots it.
   await page.getByTestId("disk-import-file").setInputFiles(exported);
   await expect.poll(() => page.evaluate(() => window.umlab?.startKind), { timeout: 60_000 }).toBe("cold");
-  await umlab.waitForStage("ready", 180_000);
+  await umlab.waitForStage("ready", COLD_BOOT_MS);
   expect(await umlab.capture("sha256sum /root/keep.bin | cut -c1-64")).toBe(sum);
 });

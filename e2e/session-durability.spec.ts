@@ -1,10 +1,10 @@
 // Work survives a killed page: after `sync` in UML, the whole browser is SIGKILLed within 2 s (no unload,
 // no clean shutdown), and the file is there, intact, when the lab opens again. Real Chromium, real
 // IndexedDB, five rounds, no losses allowed.
-import { expect, test, umlabPage, withProfile } from "./fixtures.ts";
+import { COLD_BOOT_MS, expect, test, umlabPage, withProfile } from "./fixtures.ts";
 
 test("a synced file survives killing the page, five times in a row", async () => {
-  test.setTimeout(900_000);
+  test.setTimeout(5 * COLD_BOOT_MS + 300_000);
   await withProfile(async (profile) => {
     let page = await (await profile.open()).newPage();
     let umlab = umlabPage(page);
@@ -23,7 +23,8 @@ test("a synced file survives killing the page, five times in a row", async () =>
       page = await (await profile.open()).newPage();
       umlab = umlabPage(page);
       await page.goto("/");
-      await umlab.waitForStage("ready", 180_000);
+      // A cold boot: UML's boot watchdog may need a restart or two (docs/boot.md).
+      await umlab.waitForStage("ready", COLD_BOOT_MS);
       // Every file written so far is still there with its checksum.
       const sums = await umlab.capture(`sha256sum ${written.map((w) => w.name).join(" ")} | cut -c1-64`);
       expect(sums.split(/\s+/)).toEqual(written.map((w) => w.sum));

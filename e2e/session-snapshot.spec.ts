@@ -1,5 +1,5 @@
 // Instant start: the default page restores the pre-booted snapshot instead of booting.
-import { expect, test, umlabPage } from "./fixtures.ts";
+import { COLD_BOOT_MS, expect, test, umlabPage } from "./fixtures.ts";
 
 test("a fresh visit restores the snapshot to a working UML prompt with the right clock", async ({ page }) => {
   const umlab = umlabPage(page);
@@ -27,9 +27,10 @@ test("a fresh visit restores the snapshot to a working UML prompt with the right
 });
 
 test("?boot=cold boots the kernels even when a snapshot exists", async ({ page }) => {
+  test.setTimeout(COLD_BOOT_MS + 60_000);
   const umlab = umlabPage(page);
   await page.goto("/?boot=cold");
-  await umlab.waitForStage("ready", 150_000);
+  await umlab.waitForStage("ready", COLD_BOOT_MS);
   expect(await page.evaluate(() => window.umlab?.startKind)).toBe("cold");
   await expect(page.locator('[data-stage="host-kernel"]')).toHaveAttribute("data-state", "done");
 });

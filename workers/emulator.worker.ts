@@ -329,6 +329,9 @@ class EmulatorWorker implements EmulatorApi {
     if (running.disk.status.mode !== "persistent" || !store || !running.meta) {
       throw new Error(`Sessions cannot be saved: ${running.disk.status.error ?? "this tab does not save its disk (read-only)"}.`);
     }
+    // Without this, UML's dirty pages would reach the disk seconds after the save, and the session would no
+    // longer match the stored disk, so the next visit would cold-boot instead of resuming.
+    await running.machine.agentRequest("quiesce", 30_000).catch(() => undefined);
     await running.disk.flush();
     const { state, diskGeneration } = await running.machine.saveState();
     const compressed = await gzip(state);
