@@ -1,7 +1,7 @@
 // `npm run bench`: what a user feels, measured in Debian's Chromium through the real page.
 // Page open to an answering UML prompt per start mode (cold boot, snapshot restore, session resume) and
 // kernel flavour, the bytes fetched before it, and how the disk reaches IndexedDB.
-// `-- --quick` runs each figure once instead of three times.
+// `-- --quick` runs each figure once instead of three times; `-- --only=resume,disk` picks figures.
 import { chromium, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -14,6 +14,9 @@ import type { ImageManifest } from "../workers/core/manifest.ts";
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const port = 5190;
 const runs = process.argv.includes("--quick") ? 1 : 3;
+/** `--only=restore,disk`: just the figures whose names start with one of these. */
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const wanted = (name: string): boolean => !only || only.some((prefix) => name.startsWith(prefix));
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 interface Sample {
@@ -134,6 +137,7 @@ async function main(): Promise<void> {
   const results: Record<string, { promptMs: ReturnType<typeof stats>; bytes: ReturnType<typeof stats>; samples: Sample[] }> = {};
   const disk: DiskFigures[] = [];
   const figure = async (name: string, measure: () => Promise<Sample>): Promise<void> => {
+    if (!wanted(name)) return;
     const samples: Sample[] = [];
     for (let i = 0; i < runs; i++) {
       const s = await measure();
@@ -148,7 +152,7 @@ async function main(): Promise<void> {
       await figure(`coldBoot.${kernel}`, () => fresh(browser, `http://127.0.0.1:${port}/?kernel=${kernel}&boot=cold`));
     }
     await figure("resume.lean", () => resume(browser));
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < (wanted("disk") ? runs : 0); i++) {
       const d = await diskFigures(browser);
       console.log(`disk #${i + 1}: sync took ${d.syncMs} ms (commit ${d.commitAfterSyncMs} ms); 10 MB written = ${(d.overlayBytes10MB / 1e6).toFixed(2)} MB overlay, ${(d.storageUsageGrowth10MB / 1e6).toFixed(2)} MB storage`);
       disk.push(d);

@@ -1,8 +1,8 @@
 // One writer per lab: a second tab of the same lab may open read-only, or take over once the first closes.
-import { expect, test, umlabPage } from "./fixtures.ts";
+import { COLD_BOOT_MS, expect, test, umlabPage } from "./fixtures.ts";
 
 test("a second tab gets the lock dialog, opens read-only, and takes over after the first closes", async ({ browser }) => {
-  test.setTimeout(400_000);
+  test.setTimeout(COLD_BOOT_MS + 400_000);
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   const first = await context.newPage();
   await first.goto("/");
@@ -30,7 +30,8 @@ test("a second tab gets the lock dialog, opens read-only, and takes over after t
   await first.close();
   await second.close();
   const takeover = umlabPage(third);
-  await takeover.waitForStage("ready", 150_000);
+  // The disk may have left the snapshot's state (the first tabs ran commands), so this can be a cold boot.
+  await takeover.waitForStage("ready", COLD_BOOT_MS);
   expect(await third.evaluate(() => window.umlab?.persistence)).toBe("persistent");
   expect(await takeover.capture("ls /root | wc -l")).toBe("0");
   await context.close();
