@@ -160,12 +160,6 @@ class EmulatorWorker implements EmulatorApi {
     const kernel = kernelOf(plan.session);
     observer.start?.(plan.kind, plan.reason);
 
-    // A pristine disk from another snapshot holds no work of the user's: start it afresh with this one.
-    if (plan.kind === "snapshot" && stored && !stored.meta.pristine) stored = undefined;
-    if (plan.kind === "snapshot" && stored?.meta.pristine && stored.meta.pristine.snapshotSha256 !== plan.start.kind) {
-      // handled by plan(): only a pristine disk of this very snapshot reaches here with stored set
-    }
-
     const persistent = wantsPersistence && store !== undefined && storageError === undefined;
     let meta: OverlayMeta | undefined = stored?.meta;
     if (persistent && store && !meta) {
