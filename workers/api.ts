@@ -1,6 +1,7 @@
 // The emulator worker's public surface. src/ imports these with `import type` only.
 import type { BootStage, ConsoleId, DownloadProgress, StageEvent } from "./core/machine.ts";
 import type { ImageManifest, KernelFlavour } from "./core/manifest.ts";
+import type { OverlayStatus } from "./disk/persistent-overlay.ts";
 
 export type { BootStage, ConsoleId, DownloadProgress, ImageManifest, KernelFlavour, StageEvent };
 
@@ -82,24 +83,8 @@ export interface MachineStatus {
   stageTimes: Partial<Record<BootStage, number>>;
 }
 
-export interface DiskStatus {
-  /**
-   * "persistent": written blocks reach IndexedDB; "memory": they stay in memory because storage failed
-   * (see error); "ephemeral": chosen by the page (second tab); "none": no machine.
-   */
-  mode: "persistent" | "memory" | "ephemeral" | "none";
-  /** Why the disk is not persistent, in words for the user. */
-  error?: string;
-  /** Bytes of overlay blocks the disk holds (what IndexedDB stores for it). */
-  bytes: number;
-  /** Overlay blocks written but not yet in IndexedDB. */
-  pending: number;
-  /** Commits so far; each is one IndexedDB transaction. */
-  generation: number;
-  /** Time (ms since epoch) and duration of the last commit. */
-  lastCommitAt?: number;
-  lastCommitMs?: number;
-}
+/** The state disk's overlay status (see OverlayStatus), or mode "none" when no machine runs. */
+export type DiskStatus = Omit<OverlayStatus, "mode"> & { mode: OverlayStatus["mode"] | "none" };
 
 export interface SessionInfo {
   id: string;

@@ -180,7 +180,7 @@ class EmulatorWorker implements EmulatorApi {
       // The first commit writes the snapshot's disk: until anything else is written, restoring it again is safe.
       meta.pristine = { snapshotSha256: plan.snapshotSha256, kernel, generation: 1 };
     }
-    const reportDisk = (status: OverlayStatus): void => observer.disk?.(toDiskStatus(status));
+    const reportDisk = (status: OverlayStatus): void => observer.disk?.(status);
     let disk: PersistentOverlay;
     try {
       disk = createStateDisk(manifest, {
@@ -308,7 +308,7 @@ class EmulatorWorker implements EmulatorApi {
   }
 
   disk(): DiskStatus {
-    return this.running ? toDiskStatus(this.running.disk.status) : { mode: "none", bytes: 0, pending: 0, generation: 0 };
+    return this.running?.disk.status ?? { mode: "none", bytes: 0, pending: 0, generation: 0 };
   }
 
   async flushDisk(): Promise<DiskStatus> {
@@ -446,14 +446,6 @@ class EmulatorWorker implements EmulatorApi {
     if (!store) throw new Error(`The browser's storage is unavailable: ${this.storeError ?? "unknown reason"}`);
     return store;
   }
-}
-
-function toDiskStatus(status: OverlayStatus): DiskStatus {
-  const out: DiskStatus = { mode: status.mode, bytes: status.bytes, pending: status.pending, generation: status.generation };
-  if (status.error !== undefined) out.error = status.error;
-  if (status.lastCommitAt !== undefined) out.lastCommitAt = status.lastCommitAt;
-  if (status.lastCommitMs !== undefined) out.lastCommitMs = status.lastCommitMs;
-  return out;
 }
 
 function toSessionInfo(meta: SessionMeta, overlay: OverlayMeta | undefined): SessionInfo {

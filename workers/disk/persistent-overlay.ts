@@ -18,11 +18,20 @@ export interface OverlayBackend {
 export type OverlayMode = "persistent" | "memory" | "ephemeral";
 
 export interface OverlayStatus {
+  /**
+   * "persistent": written blocks reach the backend; "memory": they stay in memory because storage failed
+   * (see error); "ephemeral": nothing is ever persisted (chosen, e.g. a read-only second tab).
+   */
   mode: OverlayMode;
+  /** Why the disk is not persistent, in words for the user. */
   error?: string;
+  /** Bytes of blocks the overlay holds (what the backend stores for it). */
   bytes: number;
+  /** Blocks written but not yet committed. */
   pending: number;
+  /** Commits so far; each is one backend transaction. */
   generation: number;
+  /** Time (ms since epoch) and duration of the last commit. */
   lastCommitAt?: number;
   lastCommitMs?: number;
 }
