@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { ArtifactSource } from "../workers/core/artifacts.ts";
 import { Machine, type MachineEvents, type MachineStart } from "../workers/core/machine.ts";
-import { createStateDisk } from "../workers/core/state-disk.ts";
+import { createStateDisk, releaseBacking } from "../workers/core/state-disk.ts";
 import type { PersistentOverlay } from "../workers/disk/persistent-overlay.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "../workers/core/manifest.ts";
 
@@ -54,6 +54,6 @@ export interface NodeMachineOptions {
 export function createNodeMachine(imagesDir: string, manifest: ImageManifest, kernel: KernelFlavour, verbose: boolean, events: MachineEvents, options: NodeMachineOptions = {}): Machine {
   const snapshot = manifest.snapshots?.[kernel];
   const start: MachineStart = options.start === "snapshot" && snapshot ? { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB } : { kind: "cold" };
-  const stateDisk = options.stateDisk ?? createStateDisk(manifest);
+  const stateDisk = options.stateDisk ?? createStateDisk(releaseBacking(manifest));
   return new Machine({ manifest, kernel, verbose, start, stateDisk, source: new FileArtifactSource(imagesDir), wasmPath: v86WasmPath() }, events);
 }

@@ -22,7 +22,7 @@ test("reset, export and import round-trip the user's files", async ({ page }, te
   expect(cow.subarray(0, 4).toString("latin1")).toBe("OOOM");
   expect(cow.readUInt32BE(4)).toBe(3);
   const manifest = await umlab.manifest();
-  expect(cow.subarray(32, 32 + 64).toString("latin1")).toContain(`/images/rootfs-${manifest.artifacts.rootfs.sha256.slice(0, 12)}.img`);
+  expect(cow.subarray(32, 32 + 64).toString("latin1")).toContain(`/images/${manifest.backing.file}`);
 
   // A wrong file is refused with a clear message, and the running machine and disk stay as they were.
   await page.getByTestId("disk-import-file").setInputFiles({ name: "notes.cow", mimeType: "application/octet-stream", buffer: Buffer.from("this is not a COW file at all\n".repeat(200)) });

@@ -11,7 +11,8 @@ import { hashTree, sha256File } from "./pipeline/hash.ts";
 import { Progress, run } from "./pipeline/progress.ts";
 import { encodeSparseImage } from "../workers/disk/sparse-image.ts";
 import { zstdCompressFile } from "./pipeline/zstd.ts";
-import { KERNEL_FLAVOURS, MANIFEST_VERSION, type ArtifactName, type ImageManifest, type ManifestArtifact, type ManifestSnapshot } from "../workers/core/manifest.ts";
+import { parseExtents } from "./pipeline/extents.ts";
+import { KERNEL_FLAVOURS, MANIFEST_VERSION, type ArtifactName, type ImageManifest, type ManifestArtifact, type ManifestBacking, type ManifestSnapshot } from "../workers/core/manifest.ts";
 import { buildSnapshot, SNAPSHOT_HOST_MEMORY_MIB, SNAPSHOT_UML_MEMORY } from "./snapshot.ts";
 
 const imagesDir = path.dirname(fileURLToPath(import.meta.url));
@@ -162,14 +163,22 @@ async function publish(results: Map<string, StepResult>, packages: ResolvedPacka
   await copy("initramfs", "uml-lean.cpio.zst", "uml-lean.cpio.zst");
   await copy("initramfs", "uml-debian.cpio.zst", "uml-debian.cpio.zst");
 
-  // The root image is mostly empty ext4: store only non-zero blocks, then zstd the lot.
-  const raw = await readFile(path.join(dir("rootfs"), "rootfs.ext4"));
+  // The rootfs disk is mostly empty ext4: store only non-zero blocks, then zstd the lot.
+  const raw = await readFile(path.join(dir("rootfs"), "images.ext4"));
   const sparse = encodeSparseImage(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
-  const sparsePath = path.join(outDir, "rootfs.sparse");
+  const sparsePath = path.join(outDir, "rootfs-disk.sparse");
   await writeFile(sparsePath, sparse);
   await zstdCompressFile(sparsePath, `${sparsePath}.zst`);
   await rm(sparsePath);
   const rawSha = createHash("sha256").update(raw).digest("hex");
+  const rootImage = await readFile(path.join(dir("rootfs"), "rootfs.ext4"));
+  const backing: ManifestBacking = {
+    file: (await readFile(path.join(dir("rootfs"), "backing-name"), "utf8")).trim(),
+    size: rootImage.byteLength,
+    mtime: Number(await readFile(path.join(dir("rootfs"), "backing-mtime"), "utf8")),
+    sha256: createHash("sha256").update(rootImage).digest("hex"),
+    extents: parseExtents(await readFile(path.join(dir("rootfs"), "extents.txt"), "utf8"), rootImage.byteLength / 4096),
+  };
 
   const release = async (step: string): Promise<string> => (await readFile(path.join(dir(step), "release"), "utf8")).trim();
   const artifacts: Record<ArtifactName, ManifestArtifact> = {
@@ -179,13 +188,14 @@ async function publish(results: Map<string, StepResult>, packages: ResolvedPacka
     hostInitramfs: await artifact("host-initramfs.cpio.zst"),
     umlLean: await artifact("uml-lean.cpio.zst"),
     umlDebian: await artifact("uml-debian.cpio.zst"),
-    rootfs: await artifact("rootfs.sparse.zst", { rawSize: raw.byteLength, rawSha256: rawSha }),
+    rootfs: await artifact("rootfs-disk.sparse.zst", { rawSize: raw.byteLength, rawSha256: rawSha }),
   };
   const manifest: ImageManifest = {
     manifestVersion: MANIFEST_VERSION,
     inputsHash,
     builtAt: new Date().toISOString(),
     artifacts,
+    backing,
     kernels: {
       lean: { artifact: "umlLean", release: await release("uml-kernel"), description: "lean UML built by umlab from linux-source-6.1" },
       debian: { artifact: "umlDebian", release: await release("uml-debian"), description: "Debian's user-mode-linux:i386" },
@@ -273,6 +283,7 @@ export async function buildImages({ force = false }: { force?: boolean } = {}): 
   const inputsHash = createHash("sha256")
     .update([...results.values()].map((r) => r.hash).join(","))
     .update(await hashTree(fileURLToPath(new URL("../workers/disk/sparse-image.ts", import.meta.url))))
+    .update(await hashTree(fileURLToPath(new URL("./pipeline/extents.ts", import.meta.url))))
     .digest("hex");
   await publish(results, packages, tools, progress, inputsHash, force);
   if (process.env.UMLAB_SKIP_SNAPSHOTS !== "1") await publishSnapshots(progress, force);

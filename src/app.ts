@@ -7,6 +7,7 @@ import type {
   DownloadProgress,
   ImageManifest,
   ImportResult,
+  MergeResult,
   KernelFlavour,
   Persistence,
   SessionInfo,
@@ -124,6 +125,7 @@ export class App {
     this.diskView = new DiskView({
       exportDisk: () => void this.exportDisk(),
       importDisk: (file) => void this.importDisk(file),
+      mergeDisk: () => void this.mergeDisk(),
       resetDisk: () => void this.resetDisk(),
     });
     this.sessionsView = new SessionsView(this.sessionsButton, byId("sessions-panel", HTMLElement), {
@@ -764,6 +766,44 @@ export class App {
     });
   }
 
+  /** Folds the COW into the lab's private image with uml_moo on the host; UML restarts from it. */
+  private async mergeDisk(): Promise<void> {
+    const client = this.usableClient();
+    if (!client || this.persistence !== "persistent") return;
+    if (this.hook.stage !== "ready") return this.diskView.showMessage("Merge needs UML running at its prompt; try again when it is ready.");
+    const ok = await confirmDialog({
+      title: "Merge the disk?",
+      body: [
+        "UML shuts down, then the host runs uml_moo to fold your changes (the COW file) into this lab's private copy of the root image. UML then boots again from that image, with an empty COW.",
+        "Running programs end, and sessions saved before the merge can no longer be resumed. Export still gives one COW file against the release's image.",
+      ],
+      ok: "Merge",
+      returnFocus: () => this.focusTerminal(),
+    });
+    if (!ok) return;
+    this.diskView.clearMessage();
+    this.setDiskBusy(true);
+    this.setStatus("Merging the disk with uml_moo…", "busy");
+    let result: MergeResult;
+    try {
+      result = await client.mergeDisk(this.lab);
+    } catch (err) {
+      result = { ok: false, message: errorText(err) };
+    } finally {
+      this.setDiskBusy(false);
+    }
+    if (!result.ok) {
+      this.setStatus("Merge failed", "warn");
+      return this.diskView.showMessage(`Merge failed: ${result.message}`);
+    }
+    this.knownSessions = [];
+    await this.refreshSessions();
+    this.diskView.showMessage(
+      `Merged in ${(result.ms / 1000).toFixed(1)} s: uml_moo folded ${formatBytes(result.bytesBefore)} of COW into the private image ${result.backingFile} (merge ${result.merges}); UML is booting from it with an empty COW.`,
+      "info",
+    );
+  }
+
   private async exportDisk(): Promise<void> {
     const client = this.usableClient();
     if (!client) return this.diskView.showMessage("Export failed: no emulator is running.");
@@ -841,7 +881,10 @@ export class App {
     this.sessionsButton.disabled = !opened;
     this.saveButton.disabled = !(persistent && this.hook.stage === "ready" && !this.saving);
     this.saveButton.title = readOnly ? "Saving sessions is off in a read-only tab" : "Save session (Ctrl+Shift+S)";
-    this.diskView.setEnabled({ exportDisk: opened && !this.diskBusy, importDisk: persistent && !this.diskBusy, resetDisk: persistent && !this.diskBusy }, readOnly);
+    this.diskView.setEnabled(
+      { exportDisk: opened && !this.diskBusy, importDisk: persistent && !this.diskBusy, mergeDisk: persistent && !this.diskBusy && this.hook.stage === "ready", resetDisk: persistent && !this.diskBusy },
+      readOnly,
+    );
   }
 
   private describeKernels(manifest: ImageManifest): void {

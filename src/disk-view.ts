@@ -1,10 +1,11 @@
-// The disk bar: the storage line, Export / Import / Reset, and a message area for what went wrong.
+// The disk bar: the storage line, Export / Import / Merge / Reset, and a message area for what went wrong.
 import { byId, setText } from "./dom.ts";
 import type { StorageLine } from "./disk-status.ts";
 
 export interface DiskCallbacks {
   exportDisk(): void;
   importDisk(file: File): void;
+  mergeDisk(): void;
   resetDisk(): void;
 }
 
@@ -13,6 +14,7 @@ export class DiskView {
   private readonly exportButton = byId("disk-export", HTMLButtonElement);
   private readonly importButton = byId("disk-import", HTMLButtonElement);
   private readonly importFile = byId("disk-import-file", HTMLInputElement);
+  private readonly mergeButton = byId("disk-merge", HTMLButtonElement);
   private readonly resetButton = byId("disk-reset", HTMLButtonElement);
   private readonly message = byId("disk-message", HTMLElement);
   private readonly messageText = byId("disk-message-text", HTMLElement);
@@ -26,6 +28,7 @@ export class DiskView {
       this.importFile.value = "";
       if (file) callbacks.importDisk(file);
     });
+    this.mergeButton.addEventListener("click", () => callbacks.mergeDisk());
     this.resetButton.addEventListener("click", () => callbacks.resetDisk());
     byId("disk-message-dismiss", HTMLButtonElement).addEventListener("click", () => this.clearMessage());
   }
@@ -36,13 +39,15 @@ export class DiskView {
     if (this.status.dataset.tone !== line.tone) this.status.dataset.tone = line.tone;
   }
 
-  setEnabled(enabled: { exportDisk: boolean; importDisk: boolean; resetDisk: boolean }, readOnly: boolean): void {
+  setEnabled(enabled: { exportDisk: boolean; importDisk: boolean; mergeDisk: boolean; resetDisk: boolean }, readOnly: boolean): void {
     this.exportButton.disabled = !enabled.exportDisk;
     // The hidden file input stays enabled: whoever drives it directly gets the app's own refusal in the message area.
     this.importButton.disabled = !enabled.importDisk;
+    this.mergeButton.disabled = !enabled.mergeDisk;
     this.resetButton.disabled = !enabled.resetDisk;
     const why = readOnly ? " (off in a read-only tab)" : "";
     this.importButton.title = `Replace this lab's disk with an exported .cow or .cow.gz file, then boot it${why}`;
+    this.mergeButton.title = `Fold the COW into this lab's private copy of the root image with uml_moo (UML restarts; needs UML at its prompt)${why}`;
     this.resetButton.title = `Delete this lab's disk and saved sessions and start from the pristine image${why}`;
   }
 

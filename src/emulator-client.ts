@@ -9,6 +9,7 @@ import type {
   DiskStatus,
   EmulatorApi,
   ImportResult,
+  MergeResult,
   SaveSessionOptions,
   SessionInfo,
 } from "../workers/api.ts";
@@ -104,6 +105,10 @@ export class EmulatorClient {
 
   exportDisk(lab: string): Promise<{ blob: Blob; fileName: string }> {
     return this.api.exportDisk(lab);
+  }
+
+  mergeDisk(lab: string): Promise<MergeResult> {
+    return this.api.mergeDisk(lab);
   }
 
   /** A Blob crosses to the worker by reference; its bytes are not copied here. */

@@ -108,6 +108,24 @@ export interface SaveSessionOptions {
 
 export type ImportResult = { ok: true; bytes: number } | { ok: false; message: string };
 
+export type MergeResult =
+  | {
+      ok: true;
+      /** The lab's private backing image in the host's /images, which the fresh COW now names. */
+      backingFile: string;
+      /** Merges this lab has had, this one included. */
+      merges: number;
+      /** Bytes the COW (state disk) held before and after. */
+      bytesBefore: number;
+      bytesAfter: number;
+      /** Bytes of the lab's own copy of the rootfs disk: every merge so far. */
+      rootBytes: number;
+      ms: number;
+      /** The host agent's reply. */
+      reply: string;
+    }
+  | { ok: false; message: string };
+
 /** Messages on a console's MessagePort; `output` flows worker → page, the others page → worker. */
 export interface ConsolePortEvents {
   output: Uint8Array;
@@ -134,6 +152,12 @@ export interface EmulatorApi {
   resetDisk(lab: string): Promise<void>;
   /** The lab's disk as a gzip-compressed UML COW file (usable with a native UML; see docs/persistence.md). */
   exportDisk(lab: string): Promise<{ blob: Blob; fileName: string }>;
+  /**
+   * Folds the COW into the lab's private backing image with the real uml_moo on the host: UML shuts down,
+   * `uml_moo -d` merges, and UML boots again from the private image with an empty COW. Needs UML at its
+   * prompt; saved sessions from before no longer resume.
+   */
+  mergeDisk(lab: string): Promise<MergeResult>;
   /** Replaces the lab's disk with an exported COW file (.cow or .cow.gz); stops the machine first. */
   importDisk(lab: string, file: Blob): Promise<ImportResult>;
 }

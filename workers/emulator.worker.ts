@@ -2,14 +2,17 @@
 // It also owns the lab's storage: the disk overlay and saved sessions in IndexedDB.
 import * as Comlink from "comlink";
 import wasmUrl from "v86/build/v86.wasm?url";
-import { ArtifactError, type ArtifactSource } from "./core/artifacts.ts";
-import { CONSOLE_IDS, Machine, type ConsoleId, type MachineStart } from "./core/machine.ts";
+import { ArtifactError, loadVerified, type ArtifactSource } from "./core/artifacts.ts";
+import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStart } from "./core/machine.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "./core/manifest.ts";
-import { backingFileName, backingSize, createStateDisk, stateDiskSize } from "./core/state-disk.ts";
+import { backingPath, createStateDisk, releaseBacking, STATE_BLOCK_SIZE, stateDiskSize, type BackingFile } from "./core/state-disk.ts";
 import { ZeroBlockStore } from "./disk/block-store.ts";
 import { PersistentOverlay, storageErrorText, type OverlayStatus } from "./disk/persistent-overlay.ts";
 import { CowFormatError, gunzipChunks, importCowFile, readCowFile, sniffGzip } from "./disk/uml-cow.ts";
-import { LabStore, type OverlayMeta, type SessionMeta, type StoredOverlay } from "./storage/lab-store.ts";
+import { LabStore, type MergedBacking, type OverlayMeta, type SessionMeta, type StoredOverlay } from "./storage/lab-store.ts";
+import { ExtentFile, rebaseCow } from "./disk/rebase-cow.ts";
+import { SparseImage } from "./disk/sparse-image.ts";
+import { decompress as zstdDecompress } from "fzstd";
 import type {
   BootObserver,
   BootOptions,
@@ -19,6 +22,7 @@ import type {
   EmulatorApi,
   ImportResult,
   MachineStatus,
+  MergeResult,
   SaveSessionOptions,
   SessionInfo,
   StartKind,
@@ -89,6 +93,7 @@ interface Running {
   kernel: KernelFlavour;
   disk: PersistentOverlay;
   meta: OverlayMeta | undefined;
+  backing: BackingFile;
   hostMemoryMiB: number;
 }
 
@@ -161,6 +166,7 @@ class EmulatorWorker implements EmulatorApi {
     observer.start?.(plan.kind, plan.reason);
 
     const persistent = wantsPersistence && store !== undefined && storageError === undefined;
+    const backing: BackingFile = stored?.meta.backing ?? releaseBacking(manifest);
     let meta: OverlayMeta | undefined = stored?.meta;
     if (persistent && store && !meta) {
       const now = Date.now();
@@ -169,7 +175,7 @@ class EmulatorWorker implements EmulatorApi {
         lab,
         backingSha256: manifest.artifacts.rootfs.sha256,
         blockSize: 0,
-        byteLength: stateDiskSize(manifest),
+        byteLength: stateDiskSize(backing),
         generation: 0,
         bytes: 0,
         createdAt: now,
@@ -183,7 +189,7 @@ class EmulatorWorker implements EmulatorApi {
     const reportDisk = (status: OverlayStatus): void => observer.disk?.(status);
     let disk: PersistentOverlay;
     try {
-      disk = createStateDisk(manifest, {
+      disk = createStateDisk(backing, {
         stored: stored?.blocks,
         generation: meta?.generation ?? 0,
         backend: persistent && store && meta ? store.backend(meta, (m) => this.onCommitted(m)) : undefined,
@@ -206,6 +212,8 @@ class EmulatorWorker implements EmulatorApi {
         source,
         wasmPath: wasmUrl,
         stateDisk: disk,
+        backing,
+        rootDiskBlocks: stored?.rootBlocks,
         start: plan.start,
       },
       {
@@ -219,7 +227,7 @@ class EmulatorWorker implements EmulatorApi {
       },
     );
     const hostMemoryMiB = plan.start.kind === "cold" ? 256 : plan.start.hostMemoryMiB;
-    this.running = { machine, manifest, lab, kernel, disk, meta, hostMemoryMiB };
+    this.running = { machine, manifest, lab, kernel, disk, meta, backing, hostMemoryMiB };
     try {
       await machine.boot();
       // A restored state brought its own disk blocks, and a fresh disk its COW header: store them now.
@@ -248,6 +256,8 @@ class EmulatorWorker implements EmulatorApi {
       const state = session && (await store?.sessionState(session));
       if (!session || !state) return { error: `The saved session ${mode.session} no longer exists.` };
       if (session.backingSha256 !== manifest.artifacts.rootfs.sha256) return { error: "That session was saved with another image release and cannot be resumed with this one." };
+      const current = stored?.meta.backing?.file ?? manifest.backing.file;
+      if ((session.backingFile ?? manifest.backing.file) !== current) return { error: "That session was saved before the disk was last merged, so it no longer fits the disk." };
       return {
         kind: "resume",
         reason: `Resuming the session saved ${new Date(session.savedAt).toLocaleString()}`,
@@ -339,6 +349,7 @@ class EmulatorWorker implements EmulatorApi {
       overlayId: running.meta.id,
       generation: diskGeneration,
       backingSha256: running.manifest.artifacts.rootfs.sha256,
+      backingFile: running.backing.file,
       hostMemoryMiB: running.hostMemoryMiB,
       ...(options.screens ? { screens: options.screens } : {}),
     };
@@ -367,16 +378,26 @@ class EmulatorWorker implements EmulatorApi {
 
   async exportDisk(lab: string): Promise<{ blob: Blob; fileName: string }> {
     let disk: PersistentOverlay;
+    let release: ImageManifest;
+    let meta: OverlayMeta | undefined;
+    let rootBlocks: ReadonlyMap<number, Uint8Array> | undefined;
     if (this.running?.lab === lab) {
       await this.running.disk.flush();
-      disk = this.running.disk;
+      ({ disk, manifest: release, meta } = this.running);
+      rootBlocks = this.running.machine.rootDisk?.storedBlocks;
     } else {
       const store = this.requireStore();
       const stored = await store.loadOverlay(lab);
-      const release = await store.overlayRelease(lab);
-      if (!stored || !release) throw new Error("This lab has no saved disk to export yet.");
-      disk = createStateDisk(release, { stored: stored.blocks });
+      const storedRelease = await store.overlayRelease(lab);
+      if (!stored || !storedRelease) throw new Error("This lab has no saved disk to export yet.");
+      release = storedRelease;
+      meta = stored.meta;
+      rootBlocks = stored.rootBlocks;
+      disk = createStateDisk(meta.backing ?? releaseBacking(release), { stored: stored.blocks });
     }
+    // After a merge the COW names the lab's private image, which exists only here: export the private
+    // image and the COW together as one COW against the release's image, which anyone can have.
+    if (meta?.backing) disk = await this.rebasedOnRelease(release, disk, rootBlocks ?? new Map());
     const chunks = readCowFile(disk);
     const stream = new ReadableStream<Uint8Array<ArrayBuffer>>({
       async pull(controller) {
@@ -390,6 +411,56 @@ class EmulatorWorker implements EmulatorApi {
     return { blob, fileName: `umlab-${lab}-${stamp}.cow.gz` };
   }
 
+  private async rebasedOnRelease(release: ImageManifest, cow: PersistentOverlay, rootBlocks: ReadonlyMap<number, Uint8Array>): Promise<PersistentOverlay> {
+    const source = new HttpArtifactSource(new URL("/images/manifest.json", self.location.origin));
+    const rootfs = new SparseImage(zstdDecompress(await loadVerified(source, "rootfs", release.artifacts.rootfs, () => undefined)));
+    const { extents, size } = release.backing;
+    const pristine = new ExtentFile(rootfs, extents, size);
+    const merged = new ExtentFile(new PersistentOverlay(rootfs, { blockSize: ROOT_BLOCK_SIZE, stored: rootBlocks }), extents, size);
+    const backing = releaseBacking(release);
+    const target = new PersistentOverlay(new ZeroBlockStore(stateDiskSize(backing)), { blockSize: STATE_BLOCK_SIZE });
+    rebaseCow(pristine, merged, cow, { backingFile: backingPath(backing), mtime: backing.mtime, size: backing.size }, target);
+    return target;
+  }
+
+  async mergeDisk(lab: string): Promise<MergeResult> {
+    const running = this.running;
+    const store = this.store();
+    if (running?.lab !== lab || running.machine.stage !== "ready") return { ok: false, message: "Merge needs the lab running, with UML at its prompt." };
+    const rootDisk = running.machine.rootDisk;
+    if (running.disk.status.mode !== "persistent" || !store || !running.meta || !rootDisk) {
+      return { ok: false, message: `Merge is not possible here: ${running.disk.status.error ?? "this tab does not save its disk (read-only)"}.` };
+    }
+    const started = Date.now();
+    const bytesBefore = running.disk.status.bytes;
+    const merges = (running.meta.backing?.merges ?? 0) + 1;
+    const next: MergedBacking = { file: `private-${merges}-${crypto.randomUUID().slice(0, 8)}.img`, size: running.backing.size, mtime: Math.floor(started / 1000), merges, mergedAt: started };
+    let reply: string;
+    try {
+      // The host shuts UML down cleanly (its last writes reach the COW as usual), then runs uml_moo -d.
+      reply = await running.machine.agentRequest(`merge ${next.file} ${next.mtime}`, 15 * 60_000);
+    } catch (err) {
+      await running.machine.agentRequest(`uml-start ${running.backing.file}`).catch(() => undefined);
+      return { ok: false, message: errorText(err).replace(/^the host agent answered "[^"]*" with: (error merge: )?/, "") };
+    }
+    await running.disk.flush();
+    // The merged rootfs disk and a fresh COW naming the private image, stored in one transaction: a tab
+    // killed before it commits keeps the old COW and image, which are still a consistent pair.
+    const fresh = createStateDisk(next);
+    const meta: OverlayMeta = { ...running.meta, id: crypto.randomUUID(), backing: next, generation: 1, bytes: fresh.storedBlocks.size * fresh.blockSize, updatedAt: Date.now() };
+    delete meta.pristine;
+    try {
+      await store.replaceOverlay(meta, running.manifest, fresh.storedBlocks, rootDisk.storedBlocks);
+    } catch (err) {
+      return { ok: false, message: `The merged disk could not be stored (${storageErrorText(err)}). Reload the lab: your stored disk is unchanged.` };
+    }
+    running.disk.rebase(fresh.storedBlocks, store.backend(meta, (m) => this.onCommitted(m)), meta.generation);
+    running.meta = meta;
+    running.backing = next;
+    await running.machine.agentRequest(`uml-start ${next.file}`);
+    return { ok: true, backingFile: next.file, merges, bytesBefore, bytesAfter: meta.bytes, rootBytes: rootDisk.storedBlocks.size * ROOT_BLOCK_SIZE, ms: Date.now() - started, reply };
+  }
+
   async importDisk(lab: string, file: Blob): Promise<ImportResult> {
     const manifest = this.running?.manifest ?? (await this.currentManifest());
     if (!manifest) return { ok: false, message: "The images are not available, so the file cannot be checked." };
@@ -397,9 +468,10 @@ class EmulatorWorker implements EmulatorApi {
     if (!store) return { ok: false, message: `The disk cannot be imported: ${this.storeError ?? "the browser's storage is unavailable"}.` };
     const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
     const raw = file.stream() as ReadableStream<Uint8Array>;
-    const target = new PersistentOverlay(new ZeroBlockStore(stateDiskSize(manifest)), { blockSize: this.running?.disk.blockSize ?? 65536 });
+    const target = new PersistentOverlay(new ZeroBlockStore(stateDiskSize(releaseBacking(manifest))), { blockSize: this.running?.disk.blockSize ?? 65536 });
     try {
-      await importCowFile(sniffGzip(head) ? gunzipChunks(raw) : streamChunks(raw), { size: backingSize(manifest), backingFiles: [backingFileName(manifest)] }, target);
+      const release = releaseBacking(manifest);
+      await importCowFile(sniffGzip(head) ? gunzipChunks(raw) : streamChunks(raw), { size: release.size, backingFiles: [backingPath(release)] }, target);
     } catch (err) {
       if (err instanceof CowFormatError) return { ok: false, message: err.message };
       return { ok: false, message: `The file could not be read: ${errorText(err)}` };

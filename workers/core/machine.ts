@@ -10,7 +10,7 @@ import { V86Disk } from "../disk/v86-disk.ts";
 import { PersistentOverlay } from "../disk/persistent-overlay.ts";
 import { ConsoleInputPump } from "./input-pump.ts";
 import { AgentChannel } from "./agent-channel.ts";
-import { BACKING_MTIME, backingFileName } from "./state-disk.ts";
+import { releaseBacking, type BackingFile } from "./state-disk.ts";
 import { busOf, onVirtioConsoleOutput, virtioConsoleControlQueue } from "./v86-internals.ts";
 
 export type ConsoleId = "uml" | "host";
@@ -54,6 +54,10 @@ export interface MachineOptions {
   manifest: ImageManifest;
   /** UML's COW device (the host's /dev/sdb); it must already hold a COW header unless a state restores it. */
   stateDisk: PersistentOverlay;
+  /** The file in /images the COW names; default the release's root image. */
+  backing?: BackingFile;
+  /** The lab's changes to the rootfs disk (sda) from merges, by 4 KiB block; default none. */
+  rootDiskBlocks?: ReadonlyMap<number, Uint8Array>;
   /** Default: a cold boot. */
   start?: MachineStart;
   source: ArtifactSource;
@@ -84,7 +88,7 @@ export interface UmlLaunch {
   args: readonly string[];
 }
 
-export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch): string {
+export function hostCommandLine(backing: BackingFile, uml: UmlLaunch): string {
   for (const arg of uml.args) {
     if (/[\s,]/.test(arg) || arg === "") throw new Error(`UML argument "${arg}" may not be empty or contain spaces or commas`);
   }
@@ -92,8 +96,7 @@ export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch): string
     HOST_CMDLINE,
     `umlab.kernel=${uml.kernel}`,
     `umlab.mem=${uml.memory}`,
-    `umlab.backing=${backingFileName(manifest).replace(/^\/images\//, "")}`,
-    `umlab.mtime=${BACKING_MTIME}`,
+    `umlab.backing=${backing.file}`,
     ...(uml.verbose ? ["umlab.verbose=1"] : []),
     ...(uml.args.length > 0 ? [`umlab.args=${uml.args.join(",")}`] : []),
   ];
@@ -101,8 +104,8 @@ export function hostCommandLine(manifest: ImageManifest, uml: UmlLaunch): string
 }
 
 const RESIZE_RETRY_MS = 20;
-/** Block size of the backing disk's overlay; UML opens the backing read-only, so it stays empty. */
-const ROOT_BLOCK_SIZE = 4096;
+/** Block size of the rootfs disk's overlay (ext4's block size): only a merge writes to it. */
+export const ROOT_BLOCK_SIZE = 4096;
 
 export class Machine {
   private emulator: V86 | undefined;
@@ -116,6 +119,7 @@ export class Machine {
   private readonly agent = new AgentChannel((bytes) => this.agentInput?.push(bytes));
   private readonly stateDiskV86: V86Disk;
   private umid: string | undefined;
+  private rootDiskValue: PersistentOverlay | undefined;
   private readonly stageTimes: Partial<Record<BootStage, number>> = {};
   private size: { cols: number; rows: number } = { cols: 80, rows: 24 };
   private stopped = false;
@@ -131,6 +135,11 @@ export class Machine {
 
   private get stateDisk(): V86Disk {
     return this.stateDiskV86;
+  }
+
+  /** The rootfs disk (sda) as this machine sees it, once booted: the release's disk plus merges. */
+  get rootDisk(): PersistentOverlay | undefined {
+    return this.rootDiskValue;
   }
 
   get stage(): BootStage {
@@ -158,13 +167,15 @@ export class Machine {
       const [bios, vgaBios] = loaded as [Uint8Array, Uint8Array];
       const rootfsZst = loaded[names.indexOf("rootfs")];
       if (!rootfsZst) throw new Error("rootfs was not downloaded");
-      const rootfs = new V86Disk(new PersistentOverlay(new SparseImage(zstdDecompress(rootfsZst)), { blockSize: ROOT_BLOCK_SIZE }));
+      // Never committed by itself: a merge stores its blocks together with the fresh COW, in one transaction.
+      this.rootDiskValue = new PersistentOverlay(new SparseImage(zstdDecompress(rootfsZst)), { blockSize: ROOT_BLOCK_SIZE, stored: this.options.rootDiskBlocks });
+      const rootfs = new V86Disk(this.rootDiskValue);
       const image: Partial<V86Options> =
         start.kind === "cold"
           ? {
               bzimage: buf(loaded[2] as Uint8Array),
               initrd: buf(concatInitramfs([loaded[3] as Uint8Array, loaded[4] as Uint8Array])),
-              cmdline: hostCommandLine(manifest, { kernel, memory: this.options.umlMemory ?? "64M", verbose: this.options.verbose ?? false, args: this.options.umlArgs ?? [] }),
+              cmdline: hostCommandLine(this.options.backing ?? releaseBacking(manifest), { kernel, memory: this.options.umlMemory ?? "64M", verbose: this.options.verbose ?? false, args: this.options.umlArgs ?? [] }),
             }
           : // v86 decompresses a zstd state itself.
             { initial_state: buf(start.kind === "snapshot" ? (loaded[loaded.length - 1] as Uint8Array) : start.state) };

@@ -1,6 +1,6 @@
 // The image manifest written by `npm run images` and read by the page, the worker and the CLI.
 
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 export type ArtifactName = "bios" | "vgaBios" | "hostKernel" | "hostInitramfs" | "umlLean" | "umlDebian" | "rootfs";
 
@@ -28,6 +28,21 @@ export interface ManifestSnapshot extends ManifestArtifact {
   screen: string;
 }
 
+/**
+ * UML's backing image: a regular file in the ext4 filesystem of the rootfs disk (the host's sda, mounted
+ * at /images). A file rather than the bare disk, because uml_moo sizes its backing file with stat().
+ */
+export interface ManifestBacking {
+  /** File name in /images; it carries the image's hash, so a COW header names the release it belongs to. */
+  file: string;
+  size: number;
+  /** The file's mtime, which UML's COW header records and checks. */
+  mtime: number;
+  sha256: string;
+  /** Where the file's 4 KiB blocks lie on the disk, in file order: [file block, disk block, count]. */
+  extents: [number, number, number][];
+}
+
 export interface ManifestPackage {
   name: string;
   arch: string;
@@ -40,6 +55,8 @@ export interface ImageManifest {
   inputsHash: string;
   builtAt: string;
   artifacts: Record<ArtifactName, ManifestArtifact>;
+  /** The root image inside the rootfs artifact's filesystem. */
+  backing: ManifestBacking;
   kernels: Record<KernelFlavour, { artifact: ArtifactName; release: string; description: string }>;
   hostKernel: { release: string };
   /** Pinned packages whose files are inside the images. */
@@ -70,6 +87,8 @@ export function parseManifest(json: unknown): ImageManifest {
       return fail(`artifact "${name}" is missing or incomplete`);
     }
   }
+  const b = m.backing as Partial<ManifestBacking> | undefined;
+  if (!b || typeof b.file !== "string" || typeof b.size !== "number" || typeof b.mtime !== "number" || !Array.isArray(b.extents)) return fail("no backing image");
   for (const flavour of KERNEL_FLAVOURS) {
     if (typeof m.kernels?.[flavour]?.release !== "string") return fail(`kernel "${flavour}" is missing`);
   }

@@ -5,39 +5,44 @@ import { PersistentOverlay, type PersistentOverlayOptions } from "../disk/persis
 import { cowLayout, writeFreshCow } from "../disk/uml-cow.ts";
 import type { ImageManifest } from "./manifest.ts";
 
-/**
- * The mtime the host gives the backing device and the COW header records. UML refuses a COW whose
- * backing mtime changed, and a device node's mtime would be its boot time; the release's identity is in
- * the backing file's name instead.
- */
-export const BACKING_MTIME = 946684800;
-
 /** Overlay block size: large enough that a 10 MB write is a few hundred IndexedDB records. */
 export const STATE_BLOCK_SIZE = 65536;
 
+/** Where the host mounts the rootfs disk (sda), whose files are UML's backing images. */
+export const IMAGES_DIR = "/images";
+
 const MIB = 1024 * 1024;
 
-/** The backing path inside the host: the release's root image, versioned by the rootfs artifact's hash. */
-export function backingFileName(manifest: ImageManifest): string {
-  return `/images/rootfs-${manifest.artifacts.rootfs.sha256.slice(0, 12)}.img`;
+/**
+ * The backing file a COW names: the release's root image, or after a merge the lab's private one (the
+ * same file, renamed, in the lab's own copy of the rootfs disk). UML checks its size and mtime.
+ */
+export interface BackingFile {
+  /** Name in /images. */
+  file: string;
+  size: number;
+  mtime: number;
 }
 
-export function backingSize(manifest: ImageManifest): number {
-  const size = manifest.artifacts.rootfs.rawSize;
-  if (size === undefined) throw new Error("manifest.json gives no rawSize for the rootfs; rebuild with npm run images");
-  return size;
+export function releaseBacking(manifest: ImageManifest): BackingFile {
+  const { file, size, mtime } = manifest.backing;
+  return { file, size, mtime };
+}
+
+export function backingPath(backing: BackingFile): string {
+  return `${IMAGES_DIR}/${backing.file}`;
 }
 
 /** The COW file's full length, rounded up to whole MiB for the IDE disk. */
-export function stateDiskSize(manifest: ImageManifest): number {
-  return Math.ceil(cowLayout(backingSize(manifest)).totalLength / MIB) * MIB;
+export function stateDiskSize(backing: BackingFile): number {
+  return Math.ceil(cowLayout(backing.size).totalLength / MIB) * MIB;
 }
 
 /** A state disk over zeros holding `stored` blocks; without them it gets a fresh COW header. */
-export function createStateDisk(manifest: ImageManifest, options: PersistentOverlayOptions = {}): PersistentOverlay {
-  const disk = new PersistentOverlay(new ZeroBlockStore(stateDiskSize(manifest)), { blockSize: STATE_BLOCK_SIZE, ...options });
+export function createStateDisk(backing: BackingFile, options: PersistentOverlayOptions = {}): PersistentOverlay {
+  const disk = new PersistentOverlay(new ZeroBlockStore(stateDiskSize(backing)), { blockSize: STATE_BLOCK_SIZE, ...options });
   if (!options.stored || options.stored.size === 0) {
-    writeFreshCow(disk, { backingFile: backingFileName(manifest), mtime: BACKING_MTIME, size: backingSize(manifest) });
+    writeFreshCow(disk, { backingFile: backingPath(backing), mtime: backing.mtime, size: backing.size });
   }
   return disk;
 }

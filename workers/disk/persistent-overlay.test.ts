@@ -133,4 +133,23 @@ describe("PersistentOverlay", () => {
     await disk.flush();
     expect(backend.commits).toHaveLength(0);
   });
+
+  it("rebases onto content stored elsewhere and commits the next writes to the new backend", async () => {
+    const old = new ManualBackend();
+    const disk = new PersistentOverlay(new ZeroBlockStore(BLOCK * 4), { blockSize: BLOCK, backend: old });
+    disk.write(0, new Uint8Array([7]));
+    await flushed(old, disk);
+    const next = new ManualBackend();
+    disk.rebase(new Map([[2, new Uint8Array(BLOCK).fill(2)]]), next, 1);
+    expect(disk.read(0, 1)).toEqual(new Uint8Array([0]));
+    expect(disk.read(BLOCK * 2, 1)).toEqual(new Uint8Array([2]));
+    expect(disk.status).toMatchObject({ mode: "persistent", bytes: BLOCK, generation: 1, pending: 0 });
+    disk.write(BLOCK * 3, new Uint8Array([3]));
+    await flushed(next, disk);
+    expect(old.commits).toHaveLength(1);
+    expect(next.commits.map((c) => [...c.blocks.keys()])).toEqual([[3]]);
+    expect(next.commits[0]?.generation).toBe(2);
+    disk.write(0, new Uint8Array([1]));
+    expect(() => disk.rebase(new Map(), next, 5)).toThrow(/in flight/);
+  });
 });

@@ -65,6 +65,7 @@ export class PersistentOverlay implements BlockStore {
   private scheduled = false;
   private statusValue: OverlayStatus;
   private readonly zero: Uint8Array;
+  private backend: OverlayBackend | undefined;
 
   constructor(
     private readonly base: BlockStore,
@@ -77,6 +78,7 @@ export class PersistentOverlay implements BlockStore {
       if (block.length !== this.blockSize) throw new Error(`stored block ${index} has ${block.length} bytes, expected ${this.blockSize}`);
       this.blocks.set(index, block);
     }
+    this.backend = options.backend;
     const mode = options.backend ? (options.mode ?? "persistent") : (options.mode ?? "ephemeral");
     this.statusValue = { mode, bytes: this.blocks.size * this.blockSize, pending: 0, generation: options.generation ?? 0 };
   }
@@ -153,6 +155,19 @@ export class PersistentOverlay implements BlockStore {
     for (const [index, block] of next) this.blocks.set(index, block);
   }
 
+  /**
+   * Takes `blocks` as the content that storage now holds, written there by one transaction of the caller's
+   * (a merge), and commits to `backend` from then on. Nothing may be pending.
+   */
+  rebase(blocks: ReadonlyMap<number, Uint8Array>, backend: OverlayBackend, generation: number): void {
+    if (this.changed.size > 0 || this.committing) throw new Error("cannot rebase a disk with writes in flight");
+    this.blocks.clear();
+    for (const [index, block] of blocks) this.blocks.set(index, block.slice());
+    this.backend = backend;
+    this.statusValue = { ...this.statusValue, bytes: this.blocks.size * this.blockSize, generation };
+    this.setMode("persistent");
+  }
+
   /** Stops persisting (e.g. the page made this tab read-only); what is stored stays as it is. */
   detach(mode: "memory" | "ephemeral", error?: string): void {
     this.setMode(mode, error);
@@ -180,7 +195,7 @@ export class PersistentOverlay implements BlockStore {
   }
 
   private async commitNow(): Promise<void> {
-    const backend = this.options.backend;
+    const backend = this.backend;
     const done = this.waiting;
     this.waiting = [];
     if (!backend || this.statusValue.mode !== "persistent") {

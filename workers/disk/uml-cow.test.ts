@@ -14,6 +14,7 @@ import {
   type CowHeaderFields,
   type CowLayout,
 } from "./uml-cow.ts";
+import { ExtentFile, rebaseCow } from "./rebase-cow.ts";
 
 /**
  * Node's modules, loaded by a name TypeScript does not resolve: a static `node:` import would pull
@@ -461,6 +462,38 @@ describe("interop with the real uml_mkcow and uml_moo", () => {
     expect(sameBytes(readFileSync(merged), expected)).toBe(true);
   });
 
+  it("rebases a merged lab's private image and COW onto the release, as a COW uml_moo merges into the same disk", async () => {
+    const size = 4 * MiB;
+    const releaseBytes = pseudoRandom(size, 77);
+    const release = path.join(tmp, "rebase-release.img");
+    writeFileSync(release, releaseBytes);
+    // The private image: the release with earlier merges, one of which put a sector back as it was.
+    const privateBytes = releaseBytes.slice();
+    for (const sector of [3, 4, 200, 8191]) privateBytes.set(pseudoRandom(512, 300 + sector), sector * 512);
+    privateBytes.set(releaseBytes.subarray(200 * 512, 201 * 512), 200 * 512);
+    const layout = cowLayout(size);
+    const cow = new MemStore(layout.totalLength);
+    writeFreshCow(cow, { backingFile: "/images/private-1.img", mtime: 5, size });
+    const expected = privateBytes.slice();
+    for (const sector of [4, 10, 4096]) {
+      const data = pseudoRandom(512, 900 + sector);
+      setSector(cow, layout, sector, data);
+      expected.set(data, sector * 512);
+    }
+    setSector(cow, layout, 11, releaseBytes.subarray(11 * 512, 12 * 512)); // written, yet as in the release
+
+    const disk = (bytes: Uint8Array): MemStore => Object.assign(new MemStore(0), { bytes });
+    const target = new MemStore(layout.totalLength);
+    const header = { backingFile: release, mtime: mtimeOf(release), size };
+    const { sectors } = rebaseCow(disk(releaseBytes), disk(privateBytes), cow, header, target);
+    expect(sectors).toBe(5); // 3, 4, 10, 4096, 8191
+    const file = path.join(tmp, "rebase.cow");
+    writeFileSync(file, target.bytes);
+    const merged = path.join(tmp, "rebase-merged.img");
+    tool("uml_moo", [file, merged]);
+    expect(sameBytes(readFileSync(merged), expected)).toBe(true);
+  });
+
   describe("import of uml_mkcow files", () => {
     const size = 4 * MiB;
     let backing = "";
@@ -497,5 +530,17 @@ describe("interop with the real uml_mkcow and uml_moo", () => {
         expect(disk.dirtyBlocks.size).toBe(0);
       }
     });
+  });
+});
+
+describe("ExtentFile", () => {
+  it("reads a file through its extent map, across extents", () => {
+    const disk = new MemStore(16 * 4096);
+    for (let b = 0; b < 16; b++) disk.bytes.fill(b, b * 4096, (b + 1) * 4096);
+    const file = new ExtentFile(disk, [[0, 5, 2], [2, 1, 1], [3, 12, 1]], 4 * 4096);
+    const span = file.read(4096 - 1, 4096 + 2); // file bytes 4095..8192: blocks 0, 1 and 2
+    expect([span[0], span[1], span[4096], span[4097]]).toEqual([5, 6, 6, 1]);
+    expect(file.read(3 * 4096, 4096).every((b) => b === 12)).toBe(true);
+    expect(() => file.read(4 * 4096, 1)).toThrow(RangeError);
   });
 });

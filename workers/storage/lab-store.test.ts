@@ -80,4 +80,17 @@ describe("LabStore", () => {
     expect(await store.listSessions("s")).toEqual([]);
     expect((await store.listSessions("other")).map((s) => s.id)).toEqual(["o1"]);
   });
+
+  it("replaces a merged disk's root blocks and COW together, and an import drops the root blocks", async () => {
+    const store = new LabStore(`test-${++dbCount}`);
+    await store.replaceOverlay(meta("m"), release, new Map([[3, new Uint8Array(BLOCK).fill(3)]]));
+    const merged: OverlayMeta = { ...meta("m"), id: "merged", backing: { file: "private-1.img", size: BLOCK * 64, mtime: 5, merges: 1, mergedAt: 5 } };
+    await store.replaceOverlay(merged, release, new Map([[0, new Uint8Array(BLOCK).fill(1)]]), new Map([[9, new Uint8Array(BLOCK).fill(9)]]));
+    const loaded = await store.loadOverlay("m");
+    expect(loaded?.meta.backing?.file).toBe("private-1.img");
+    expect([...(loaded?.blocks.keys() ?? [])]).toEqual([0]);
+    expect([...(loaded?.rootBlocks.keys() ?? [])]).toEqual([9]);
+    await store.replaceOverlay(meta("m"), release, new Map());
+    expect((await store.loadOverlay("m"))?.rootBlocks.size).toBe(0);
+  });
 });

@@ -2,12 +2,14 @@
 // Keys are arrays, so one lab's records form a key range that a single transaction can read or drop:
 //   ["overlay", lab, "meta"]            OverlayMeta
 //   ["overlay", lab, "release"]         the ImageManifest the overlay was made with
-//   ["overlay", lab, "block", index]    Uint8Array, one overlay block
+//   ["overlay", lab, "block", index]    Uint8Array, one overlay block of the state disk (the COW file)
+//   ["overlay", lab, "root", index]     Uint8Array, one 4 KiB block of the rootfs disk changed by merges
 //   ["session", lab, id, "meta"]        SessionMeta
 //   ["session", lab, id, "state"]       Uint8Array, the gzip-compressed v86 state
 import { createStore, promisifyRequest, type UseStore } from "idb-keyval";
 import type { OverlayBackend, OverlayCommit } from "../disk/persistent-overlay.ts";
 import type { ImageManifest, KernelFlavour } from "../core/manifest.ts";
+import type { BackingFile } from "../core/state-disk.ts";
 
 export interface OverlayMeta {
   /** New for every fresh, reset or imported disk: sessions name the disk they were taken with by it. */
@@ -24,6 +26,13 @@ export interface OverlayMeta {
   updatedAt: number;
   /** Set while the disk is exactly what a pristine snapshot restore left: restoring it again is safe. */
   pristine?: { snapshotSha256: string; kernel: KernelFlavour; generation: number };
+  /** After a merge: the lab's private backing file the COW names (absent: the release's root image). */
+  backing?: MergedBacking;
+}
+
+export interface MergedBacking extends BackingFile {
+  merges: number;
+  mergedAt: number;
 }
 
 export interface SessionMeta {
@@ -37,6 +46,8 @@ export interface SessionMeta {
   overlayId: string;
   generation: number;
   backingSha256: string;
+  /** The backing file the COW named when the state was saved (absent: the release's root image). */
+  backingFile?: string;
   hostMemoryMiB: number;
   screens?: Partial<Record<"uml" | "host", string>>;
 }
@@ -44,6 +55,8 @@ export interface SessionMeta {
 export interface StoredOverlay {
   meta: OverlayMeta;
   blocks: Map<number, Uint8Array>;
+  /** The rootfs disk's blocks that merges changed. */
+  rootBlocks: Map<number, Uint8Array>;
 }
 
 type Key = (string | number)[];
@@ -63,7 +76,8 @@ export class LabStore {
     return this.store("readonly", async (s) => {
       const meta = await promisifyRequest<OverlayMeta | undefined>(s.get(overlayKey(lab, "meta")));
       if (!meta) return undefined;
-      return { meta, blocks: await readBlocks(s, overlayKey(lab, "block")) };
+      const [blocks, rootBlocks] = await Promise.all([readBlocks(s, overlayKey(lab, "block")), readBlocks(s, overlayKey(lab, "root"))]);
+      return { meta, blocks, rootBlocks };
     });
   }
 
@@ -75,13 +89,17 @@ export class LabStore {
     return this.store("readonly", (s) => promisifyRequest<ImageManifest | undefined>(s.get(overlayKey(lab, "release"))));
   }
 
-  /** Writes a whole overlay in one transaction, replacing whatever the lab had (fresh disk or import). */
-  async replaceOverlay(meta: OverlayMeta, release: ImageManifest, blocks: ReadonlyMap<number, Uint8Array>): Promise<void> {
+  /**
+   * Writes a whole disk in one transaction, replacing whatever the lab had: a fresh disk or an import
+   * (no root blocks), or a merge (the merged rootfs disk and a fresh COW, which only make sense together).
+   */
+  async replaceOverlay(meta: OverlayMeta, release: ImageManifest, blocks: ReadonlyMap<number, Uint8Array>, rootBlocks: ReadonlyMap<number, Uint8Array> = new Map()): Promise<void> {
     await this.store("readwrite", (s) => {
       s.delete(prefixRange(overlayKey(meta.lab)));
       s.put(meta, overlayKey(meta.lab, "meta"));
       s.put(release, overlayKey(meta.lab, "release"));
       for (const [index, block] of blocks) s.put(block, overlayKey(meta.lab, "block", index));
+      for (const [index, block] of rootBlocks) s.put(block, overlayKey(meta.lab, "root", index));
       return promisifyRequest(s.transaction);
     });
   }
