@@ -4,6 +4,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$("$here/../lib/kernel-src.sh")
 cd "$src"
+for p in "$here"/patches/*.patch; do patch -s -p1 < "$p"; done
 export KBUILD_BUILD_TIMESTAMP="2025-01-01" KBUILD_BUILD_USER=umlab KBUILD_BUILD_HOST=umlab
 mk=(make -s ARCH=um SUBARCH=i386 CC="${CCACHE:+ccache }gcc")
 "${mk[@]}" i386_defconfig
@@ -17,3 +18,5 @@ rm -f "$OUT/modules/lib/modules/$release/build" "$OUT/modules/lib/modules/$relea
 strip -o "$OUT/linux" linux
 cp .config "$OUT/config"
 echo "$release" > "$OUT/release"
+# Tells the host that this kernel's flush reaches its COW file (patches/0001-um-ubd-make-flush-reach-the-cow-file.patch), so it needs no O_SYNC.
+echo "ubd flush syncs the COW file" > "$OUT/cow-flush"
