@@ -7,6 +7,8 @@ test("a disk from an older release gets the stale-disk choice, and export-and-st
   await page.goto("/");
   await umlab.waitForStage("ready", 150_000);
   await umlab.capture("echo old > /root/old-release && sync && echo ok");
+  // Leave the app first: a running worker rewrites the overlay's meta on every commit and would undo the edit.
+  await page.goto("/favicon.svg");
   // Make the stored disk look as if an older release (whose artifacts the browser no longer has) made it.
   await page.evaluate(async () => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -33,7 +35,7 @@ test("a disk from an older release gets the stale-disk choice, and export-and-st
     db.close();
   });
 
-  await page.reload();
+  await page.goto("/");
   await expect(page.getByTestId("stale-dialog")).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId("stale-dialog")).toContainText("2020");
   // That release's artifacts are not cached, so it cannot be kept.
