@@ -52,7 +52,7 @@ export default defineConfig({
   preview: { host: "127.0.0.1", port: 4173 },
   build: { target: "es2022", sourcemap: true },
   test: {
-    include: ["{src,workers,cli,images,scripts}/**/*.test.ts"],
+    include: ["{src,workers,cli,images,scripts,bench}/**/*.test.ts"],
     environment: "node",
   },
 });

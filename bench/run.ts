@@ -1,208 +1,304 @@
-// `npm run bench`: what a user feels, measured in Debian's Chromium through the real page.
-// Page open to an answering UML prompt per start mode (cold boot, snapshot restore, session resume) and
-// kernel flavour, the bytes fetched before it, and how the disk reaches IndexedDB.
-// `-- --quick` runs each figure once instead of three times; `-- --only=resume,disk` picks figures.
+// `npm run bench`: what a user of umlab feels, measured in Debian's Chromium through the real page (a
+// production build served by `vite preview`), beside peers measured in the same run on the same machine:
+// UML run natively, and the host Linux in v86. Writes bench/results/<date>.json and .md.
+// `-- --quick` runs each figure once instead of three times; `-- --only=restore,micro` picks figures.
 import { chromium, type Browser, type BrowserContext, type Page } from "@playwright/test";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, release, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { build, preview } from "vite";
 import { buildImages } from "../images/build.ts";
 import type { ImageManifest } from "../workers/core/manifest.ts";
+import type { ConsoleId } from "../workers/api.ts";
+import { markedCommand, NATIVE_PARAMS, outputBetween, runMicro, V86_PARAMS, type MicroResult, type Shell } from "./micro.ts";
+import { startNativeUml } from "./native-uml.ts";
+import { browserMemory, type BrowserMemory } from "./memory.ts";
+import { formatRatio, ratio, stats, statsByField, statsRow, type Ratio, type Stats } from "./report.ts";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const port = 5190;
-const runs = process.argv.includes("--quick") ? 1 : 3;
-/** `--only=restore,disk`: just the figures whose names start with one of these. */
+const base = `http://127.0.0.1:${port}`;
+const quick = process.argv.includes("--quick");
+const runs = quick ? 1 : 3;
+/** `--only=restore,micro`: just the figures whose names start with one of these. */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const wanted = (name: string): boolean => !only || only.some((prefix) => name.startsWith(prefix));
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+/** Quiet time after the prompt before memory is read, so boot-time garbage has been collected. */
+const IDLE_MS = 5000;
 
-interface Sample {
+interface StartSample {
   promptMs: number;
+  /** Bytes on the wire (bodies and headers) from page open to the answering prompt. */
   bytes: number;
+  bytesByKind: Record<string, number>;
   stageTimes: Record<string, number>;
   startKind?: string;
 }
 
-async function startServer(): Promise<ChildProcess> {
-  const server = spawn("npx", ["vite", "--port", String(port), "--strictPort"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) return server;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  server.kill();
-  throw new Error("vite did not start");
+/** Builds the page for production and serves it with `vite preview`, as a deployed lab would be. */
+async function startServer(): Promise<{ close: () => Promise<void> }> {
+  const dist = await mkdtemp(path.join(tmpdir(), "umlab-bench-dist-"));
+  await build({ root, logLevel: "warn", build: { outDir: dist, emptyOutDir: true } });
+  const server = await preview({ root, logLevel: "warn", build: { outDir: dist }, preview: { port, strictPort: true } });
+  return {
+    close: async () => {
+      await server.close();
+      await rm(dist, { recursive: true, force: true });
+    },
+  };
 }
 
-/** Opens `url` in `context` and measures until the UML shell answers an `echo`. */
-async function visit(context: BrowserContext, url: string): Promise<{ page: Page; sample: Sample }> {
+/** What a URL is, for the bytes breakdown: an image artifact by name, else the page's code by type. */
+function kindOf(url: string): string {
+  const { pathname } = new URL(url);
+  const image = /\/images\/([a-z]+(?:-[a-z]+)?)/.exec(pathname)?.[1];
+  if (image) return image;
+  const ext = /\.(\w+)$/.exec(pathname)?.[1];
+  return ext === "js" || ext === "wasm" || ext === "css" ? ext : "other";
+}
+
+/** Opens `url` in `context` and measures until the UML shell answers a command. */
+async function visit(context: BrowserContext, url: string): Promise<{ page: Page; sample: StartSample }> {
   const page = await context.newPage();
-  let bytes = 0;
-  page.on("response", (r) => {
-    void r.body().then((b) => (bytes += b.length)).catch(() => undefined);
+  const sizes: Promise<void>[] = [];
+  const bytesByKind: Record<string, number> = {};
+  page.on("requestfinished", (request) => {
+    sizes.push(
+      request.sizes().then((s) => {
+        const kind = kindOf(request.url());
+        bytesByKind[kind] = (bytesByKind[kind] ?? 0) + s.responseBodySize + s.responseHeadersSize;
+      }, () => undefined),
+    );
   });
   const t0 = Date.now();
   await page.goto(url);
   try {
-    await page.waitForFunction(() => window.umlab?.stage === "ready", undefined, { timeout: 240_000, polling: 50 });
+    await page.waitForFunction(() => window.umlab?.stage === "ready", undefined, { timeout: 300_000, polling: 50 });
   } catch (err) {
     const stage = await page.evaluate(() => window.umlab?.stage);
     const tail = (await page.evaluate(() => window.umlab?.readConsole("uml") ?? "")).split("\n").slice(-15).join("\n");
     throw new Error(`${url} did not reach a UML prompt (stage ${String(stage)}): ${String(err)}\nUML console:\n${tail}`, { cause: err });
   }
-  await runInUml(page, "true");
+  await pageShell(page, "uml").run("true");
   const promptMs = Date.now() - t0;
+  await Promise.all(sizes);
+  const bytes = Object.values(bytesByKind).reduce((a, b) => a + b, 0);
   const stageTimes = (await page.evaluate(() => window.umlab?.stageTimes ?? {})) as Record<string, number>;
   const startKind = await page.evaluate(() => window.umlab?.startKind);
-  return { page, sample: { promptMs, bytes, stageTimes, ...(startKind ? { startKind } : {}) } };
+  return { page, sample: { promptMs, bytes, bytesByKind, stageTimes, ...(startKind ? { startKind } : {}) } };
 }
 
-/** Types `cmd` into UML and waits until it has finished (a token printed after it). */
-async function runInUml(page: Page, cmd: string): Promise<void> {
-  const token = `bench${Date.now()}`;
-  await page.evaluate(([c, t]) => window.umlab?.typeInto("uml", `${c}; echo ${t.slice(0, 5)}""${t.slice(5)}\r`), [cmd, token] as const);
-  await page.waitForFunction((t) => (window.umlab?.readConsole("uml") ?? "").includes(`\n${t}`), token, { timeout: 120_000, polling: 20 });
+/** A console of the page as a Shell: types the command with marker echoes and reads the terminal. */
+function pageShell(page: Page, id: ConsoleId): Shell {
+  let n = 0;
+  return {
+    async run(cmd: string, timeoutMs = 120_000): Promise<string> {
+      const marked = markedCommand(cmd, `pg${Date.now()}x${n++}`);
+      await page.evaluate(([c, line]) => window.umlab?.typeInto(c, `${line}\r`), [id, marked.line] as const);
+      const handle = await page.waitForFunction(
+        ([c, b, e]) => {
+          const text = (window.umlab?.readConsole(c) ?? "").replace(/\r/g, "");
+          const at = text.lastIndexOf(`\n${b}\n`);
+          return at >= 0 && text.indexOf(`\n${e}`, at) >= 0 ? text : false;
+        },
+        [id, marked.begin, marked.end] as const,
+        { timeout: timeoutMs, polling: 20 },
+      );
+      const transcript = await handle.jsonValue();
+      return outputBetween(typeof transcript === "string" ? transcript : "", marked.begin, marked.end) ?? "";
+    },
+  };
 }
 
-async function fresh(browser: Browser, url: string): Promise<Sample> {
+async function inFreshContext<T>(browser: Browser, use: (context: BrowserContext) => Promise<T>): Promise<T> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   try {
-    return (await visit(context, url)).sample;
+    return await use(context);
   } finally {
     await context.close();
   }
 }
 
 /** Save a session, close the tab, open the lab again: the page resumes it. */
-async function resume(browser: Browser): Promise<Sample> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  try {
-    const { page } = await visit(context, `http://127.0.0.1:${port}/`);
-    await runInUml(page, "export BENCH=1");
+async function resume(browser: Browser): Promise<StartSample> {
+  return inFreshContext(browser, async (context) => {
+    const { page } = await visit(context, `${base}/`);
+    await pageShell(page, "uml").run("export BENCH=1");
     await page.evaluate(() => window.umlab?.saveSession("manual"));
     await page.close();
-    const { sample } = await visit(context, `http://127.0.0.1:${port}/`);
+    const { sample } = await visit(context, `${base}/`);
     if (sample.startKind !== "resume") throw new Error(`expected a resume, the page did a ${String(sample.startKind)} start`);
     return sample;
-  } finally {
-    await context.close();
-  }
+  });
 }
 
-interface DiskFigures {
-  /** Duration of the commit that made a `sync` durable (the transaction itself). */
-  commitAfterSyncMs: number;
-  /** The 10 MB `dd` itself (into UML's page cache). */
-  writeMs: number;
-  /** From typing `sync` to the shell's answer: what the user waits for. */
-  syncMs: number;
-  /** Overlay bytes and IndexedDB usage growth after writing 10 MB of random data in UML. */
-  overlayBytes10MB: number;
-  storageUsageGrowth10MB: number;
+interface PageMicro {
+  uml: MicroResult;
+  host: MicroResult;
+  memory: BrowserMemory;
+  /** The IndexedDB transaction that made the 16 MiB write durable, and the overlay bytes it left. */
+  commitMs: number;
+  overlayBytes16MiB: number;
 }
 
-async function diskFigures(browser: Browser): Promise<DiskFigures> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  try {
-    const { page } = await visit(context, `http://127.0.0.1:${port}/`);
-    await runInUml(page, "sync");
-    const before = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+/** One restored tab: memory at idle, then the microbenchmarks in UML and on the host. */
+async function pageMicro(browser: Browser): Promise<PageMicro> {
+  return inFreshContext(browser, async (context) => {
+    const { page } = await visit(context, `${base}/`);
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    const memory = await browserMemory();
+    const uml = pageShell(page, "uml");
+    const host = pageShell(page, "host");
     const overlayBefore = (await page.evaluate(() => window.umlab?.diskStatus()))?.bytes ?? 0;
-    const w0 = Date.now();
-    await runInUml(page, "dd if=/dev/urandom of=/root/ten bs=1048576 count=10 2>/dev/null");
-    const writeMs = Date.now() - w0;
-    const t0 = Date.now();
-    await runInUml(page, "sync");
-    const syncMs = Date.now() - t0;
-    const status = await page.evaluate(() => window.umlab?.diskStatus());
-    const after = await page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
-    return { commitAfterSyncMs: status?.lastCommitMs ?? NaN, writeMs, syncMs, overlayBytes10MB: (status?.bytes ?? 0) - overlayBefore, storageUsageGrowth10MB: after - before };
-  } finally {
-    await context.close();
-  }
+    let commitMs = NaN;
+    let overlayBytes16MiB = NaN;
+    const umlResult = await runMicro(uml, V86_PARAMS, {
+      dropOuterCaches: async () => void (await host.run("sync; echo 3 > /proc/sys/vm/drop_caches")),
+      afterWrite: async () => {
+        const status = await page.evaluate(() => window.umlab?.diskStatus());
+        commitMs = status?.lastCommitMs ?? NaN;
+        overlayBytes16MiB = (status?.bytes ?? NaN) - overlayBefore;
+      },
+    });
+    const hostResult = await runMicro(host, { ...V86_PARAMS, diskMiB: 0 });
+    return { uml: umlResult, host: hostResult, memory, commitMs, overlayBytes16MiB };
+  });
 }
 
-const stats = (xs: number[]): { median: number; min: number; max: number } => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)] ?? NaN, min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
-};
+interface Machine {
+  cores: number;
+  cpu: string;
+  memoryGiB: number;
+  kernel: string;
+}
 
 async function main(): Promise<void> {
-  await buildImages();
+  const stepDirs = await buildImages();
   const manifest = JSON.parse(await readFile(path.join(root, "images", "out", "manifest.json"), "utf8")) as ImageManifest;
   const server = await startServer();
   const browser = await chromium.launch({ executablePath: process.env.UMLAB_CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
-  const results: Record<string, { promptMs: ReturnType<typeof stats>; bytes: ReturnType<typeof stats>; samples: Sample[] }> = {};
-  const disk: DiskFigures[] = [];
-  const figure = async (name: string, measure: () => Promise<Sample>): Promise<void> => {
+  const starts: Record<string, { promptMs: Stats; bytes: Stats; samples: StartSample[] }> = {};
+  const pageRuns: PageMicro[] = [];
+  const nativeRuns: MicroResult[] = [];
+  const figure = async (name: string, measure: () => Promise<StartSample>): Promise<void> => {
     if (!wanted(name)) return;
-    const samples: Sample[] = [];
+    const samples: StartSample[] = [];
     for (let i = 0; i < runs; i++) {
       const s = await measure();
-      console.log(`${name} #${i + 1}: prompt answered after ${(s.promptMs / 1000).toFixed(2)} s, ${(s.bytes / 1e6).toFixed(2)} MB fetched`);
+      console.log(`${name} #${i + 1}: prompt answered after ${(s.promptMs / 1000).toFixed(2)} s, ${(s.bytes / 1e6).toFixed(2)} MB transferred`);
       samples.push(s);
     }
-    results[name] = { promptMs: stats(samples.map((s) => s.promptMs)), bytes: stats(samples.map((s) => s.bytes)), samples };
+    starts[name] = { promptMs: stats(samples.map((s) => s.promptMs)), bytes: stats(samples.map((s) => s.bytes)), samples };
   };
   try {
     for (const kernel of ["lean", "debian"] as const) {
-      await figure(`restore.${kernel}`, () => fresh(browser, `http://127.0.0.1:${port}/?kernel=${kernel}`));
-      await figure(`coldBoot.${kernel}`, () => fresh(browser, `http://127.0.0.1:${port}/?kernel=${kernel}&boot=cold`));
+      await figure(`restore.${kernel}`, () => inFreshContext(browser, async (c) => (await visit(c, `${base}/?kernel=${kernel}`)).sample));
+      await figure(`coldBoot.${kernel}`, () => inFreshContext(browser, async (c) => (await visit(c, `${base}/?kernel=${kernel}&boot=cold`)).sample));
     }
     await figure("resume.lean", () => resume(browser));
-    for (let i = 0; i < (wanted("disk") ? runs : 0); i++) {
-      const d = await diskFigures(browser);
-      console.log(`disk #${i + 1}: dd of 10 MB took ${d.writeMs} ms, then sync ${d.syncMs} ms (commit ${d.commitAfterSyncMs} ms); 10 MB written = ${(d.overlayBytes10MB / 1e6).toFixed(2)} MB overlay, ${(d.storageUsageGrowth10MB / 1e6).toFixed(2)} MB storage`);
-      disk.push(d);
+    for (let i = 0; i < (wanted("micro") ? runs : 0); i++) {
+      const r = await pageMicro(browser);
+      console.log(`micro #${i + 1}: UML fork+exec ${r.uml.forkExecMs.toFixed(1)} ms, syscall ${r.uml.syscallUs.toFixed(1)} µs; host fork+exec ${r.host.forkExecMs.toFixed(1)} ms; tab ${(r.memory.tabRssBytes / 1e6).toFixed(0)} MB RSS`);
+      pageRuns.push(r);
+    }
+    if (wanted("micro")) {
+      const kernel = stepDirs.get("uml-kernel");
+      const rootfs = stepDirs.get("rootfs");
+      if (!kernel || !rootfs) throw new Error("the image build did not report the uml-kernel and rootfs steps");
+      const native = await startNativeUml(path.join(kernel, "linux"), path.join(rootfs, "rootfs.ext4"));
+      try {
+        for (let i = 0; i < runs; i++) {
+          const r = await runMicro(native, NATIVE_PARAMS);
+          console.log(`native UML #${i + 1}: fork+exec ${r.forkExecMs.toFixed(2)} ms, syscall ${r.syscallUs.toFixed(2)} µs`);
+          nativeRuns.push(r);
+        }
+      } finally {
+        await native.close();
+      }
     }
   } finally {
     await browser.close();
-    server.kill();
+    await server.close();
   }
+
+  const umlInV86 = statsByField(pageRuns.map((r) => r.uml));
+  const hostInV86 = statsByField(pageRuns.map((r) => r.host));
+  const umlNative = statsByField(nativeRuns);
+  const memory = statsByField(pageRuns.map((r) => r.memory));
+  const disk = statsByField(pageRuns.map((r) => ({ commitMs: r.commitMs, overlayBytes16MiB: r.overlayBytes16MiB })));
+  const target = (ms: number): Stats => ({ median: ms, min: ms, max: ms, n: 1 });
+  const ratios: Ratio[] = [
+    ratio("cold boot (lean) / 6 s target", starts["coldBoot.lean"]?.promptMs, target(6000), "≤ 1"),
+    ratio("cold boot (debian) / 6 s target", starts["coldBoot.debian"]?.promptMs, target(6000), "≤ 1"),
+    ratio("restore (lean) / 1 s target", starts["restore.lean"]?.promptMs, target(1000), "≤ 1"),
+    ratio("first-visit bytes (restore, lean) / 8 MB target", starts["restore.lean"]?.bytes, target(8e6), "≤ 1"),
+    ratio("UML fork+exec: in v86 / native", umlInV86.forkExecMs, umlNative.forkExecMs, "≤ 5"),
+    ratio("UML syscall: in v86 / native", umlInV86.syscallUs, umlNative.syscallUs),
+    ratio("fork+exec: UML in v86 / host in v86", umlInV86.forkExecMs, hostInV86.forkExecMs),
+    ratio("syscall: UML in v86 / host in v86", umlInV86.syscallUs, hostInV86.syscallUs),
+    ratio("CPU loop: UML in v86 / host in v86", umlInV86.cpuNsPerRound, hostInV86.cpuNsPerRound),
+    ratio("CPU loop: UML in v86 / native UML", umlInV86.cpuNsPerRound, umlNative.cpuNsPerRound),
+    ratio("tab RSS / guest RAM", memory.tabRssBytes, target((manifest.snapshots?.lean?.hostMemoryMiB ?? NaN) * 1048576)),
+  ];
+
+  const machine: Machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? "?", memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() };
   const report = {
     date: new Date().toISOString(),
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? "?" },
+    machine,
     chromium: browser.version(),
-    v86: JSON.parse(await readFile(path.join(root, "node_modules", "v86", "package.json"), "utf8")).version as string,
+    v86: (JSON.parse(await readFile(path.join(root, "node_modules", "v86", "package.json"), "utf8")) as { version: string }).version,
     manifestInputsHash: manifest.inputsHash,
     runs,
+    served: "production build (vite build + vite preview)",
     snapshots: Object.fromEntries(Object.entries(manifest.snapshots ?? {}).map(([k, v]) => [k, { compressed: v.size, raw: v.rawSize }])),
-    results,
-    disk: {
-      commitAfterSyncMs: stats(disk.map((d) => d.commitAfterSyncMs)),
-      writeMs: stats(disk.map((d) => d.writeMs)),
-      syncMs: stats(disk.map((d) => d.syncMs)),
-      overlayBytes10MB: stats(disk.map((d) => d.overlayBytes10MB)),
-      storageUsageGrowth10MB: stats(disk.map((d) => d.storageUsageGrowth10MB)),
-    },
+    starts,
+    micro: { umlInV86, hostInV86, umlNative, params: { v86: V86_PARAMS, native: NATIVE_PARAMS } },
+    disk,
+    memory,
+    network: "not measured: the guest has no network yet (issue 4); the figure joins when it does",
+    ratios,
   };
   const stamp = report.date.replace(/[:.]/g, "-");
   const dir = path.join(root, "bench", "results");
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  const microRows = (label: string, s: ReturnType<typeof statsByField<MicroResult>>): string[] => [
+    statsRow(`${label}: fork+exec of /bin/true`, s.forkExecMs, "ms"),
+    statsRow(`${label}: getppid() syscall`, s.syscallUs, "µs"),
+    statsRow(`${label}: integer CPU loop, per round`, s.cpuNsPerRound, "ns"),
+    ...(s.writeMBps ? [statsRow(`${label}: write 16 MiB`, s.writeMBps, "MB/s"), statsRow(`${label}: fsync after it`, s.fsyncMs, "ms"), statsRow(`${label}: read 16 MiB, caches dropped`, s.readMBps, "MB/s")] : []),
+  ];
   const md = [
     `# umlab bench ${report.date}`,
     "",
-    `Machine: ${report.machine.cores} cores, ${report.machine.cpu}. Chromium ${report.chromium}, v86 ${report.v86}, images ${manifest.inputsHash.slice(0, 12)}. ${runs} run(s) per figure.`,
+    `Machine: ${machine.cores} cores, ${machine.cpu}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}. Chromium ${report.chromium}, v86 ${report.v86}, images ${manifest.inputsHash.slice(0, 12)}. ${runs} run(s) per figure; the page is a ${report.served}.`,
+    "",
+    "## Ratios the project steers by",
+    "",
+    "| ratio | value | target |",
+    "|---|---|---|",
+    ...ratios.map(formatRatio),
+    "",
+    "## Figures",
     "",
     "| figure | median | min | max |",
     "|---|---|---|---|",
-    ...Object.entries(results).flatMap(([name, r]) => [
-      `| ${name}: page open to answering prompt | ${(r.promptMs.median / 1000).toFixed(2)} s | ${(r.promptMs.min / 1000).toFixed(2)} s | ${(r.promptMs.max / 1000).toFixed(2)} s |`,
-      `| ${name}: bytes fetched before the prompt | ${(r.bytes.median / 1e6).toFixed(2)} MB | ${(r.bytes.min / 1e6).toFixed(2)} MB | ${(r.bytes.max / 1e6).toFixed(2)} MB |`,
-    ]),
-    `| disk: \`sync\` after writing 10 MB, typed to answered | ${report.disk.syncMs.median} ms | ${report.disk.syncMs.min} ms | ${report.disk.syncMs.max} ms |`,
-    `| disk: the IndexedDB commit that made it durable | ${report.disk.commitAfterSyncMs.median} ms | ${report.disk.commitAfterSyncMs.min} ms | ${report.disk.commitAfterSyncMs.max} ms |`,
-    `| disk: overlay bytes after writing 10 MB | ${(report.disk.overlayBytes10MB.median / 1e6).toFixed(2)} MB | ${(report.disk.overlayBytes10MB.min / 1e6).toFixed(2)} MB | ${(report.disk.overlayBytes10MB.max / 1e6).toFixed(2)} MB |`,
-    `| disk: browser storage growth after writing 10 MB | ${(report.disk.storageUsageGrowth10MB.median / 1e6).toFixed(2)} MB | ${(report.disk.storageUsageGrowth10MB.min / 1e6).toFixed(2)} MB | ${(report.disk.storageUsageGrowth10MB.max / 1e6).toFixed(2)} MB |`,
+    ...Object.entries(starts).flatMap(([name, r]) => [statsRow(`${name}: page open to answering prompt`, r.promptMs, "s"), statsRow(`${name}: bytes transferred before it`, r.bytes, "MB")]),
+    ...microRows("UML in v86", umlInV86),
+    ...microRows("host in v86", hostInV86),
+    ...microRows("UML native", umlNative),
+    statsRow("UML in v86: IndexedDB commit that made the write durable", disk.commitMs, "ms"),
+    statsRow("UML in v86: overlay growth from the 16 MiB write", disk.overlayBytes16MiB, "MB"),
+    statsRow("memory at idle: the tab's renderer (page and worker), RSS", memory.tabRssBytes, "MB"),
+    statsRow("memory at idle: all of Chromium, RSS", memory.totalRssBytes, "MB"),
+    statsRow("memory at idle: all of Chromium, PSS", memory.totalPssBytes, "MB"),
     "",
-    `Snapshots: ${Object.entries(report.snapshots).map(([k, v]) => `${k} ${(v.compressed / 1e6).toFixed(2)} MB (${(v.raw ?? 0) / 1e6} MB raw)`).join(", ")}.`,
+    `Network: ${report.network}.`,
+    "",
+    ...Object.entries(starts).slice(0, 1).map(([name, r]) => `Bytes by kind (${name}, first run): ${Object.entries(r.samples[0]?.bytesByKind ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)} MB`).join(", ")}.`),
+    `Snapshots: ${Object.entries(report.snapshots).map(([k, v]) => `${k} ${(v.compressed / 1e6).toFixed(2)} MB (${((v.raw ?? 0) / 1e6).toFixed(1)} MB raw)`).join(", ")}.`,
     "",
   ].join("\n");
   await writeFile(path.join(dir, `${stamp}.md`), md);

@@ -41,12 +41,13 @@ const steps: Step[] = [
   { name: "host-kernel", dir: "host-kernel", packages: ["linux-source-6.1"], after: [], salt: gccVersion, expect: "4 min" },
   { name: "uml-kernel", dir: "uml-kernel", packages: ["linux-source-6.1"], after: [], salt: gccVersion, expect: "4 min" },
   { name: "uml-debian", dir: "uml-debian", packages: ["user-mode-linux"], after: [], expect: "1 s" },
-  { name: "rootfs", dir: "rootfs", packages: ["busybox-static"], after: ["uml-kernel"], expect: "5 s" },
+  { name: "bench-tool", dir: "bench-tool", packages: [], after: [], salt: gccVersion, expect: "1 s" },
+  { name: "rootfs", dir: "rootfs", packages: ["busybox-static"], after: ["uml-kernel", "bench-tool"], expect: "5 s" },
   {
     name: "initramfs",
     dir: "initramfs",
     packages: ["busybox-static", "libc6", "libreadline8", "libtinfo6", "uml-utilities"],
-    after: ["uml-kernel", "uml-debian"],
+    after: ["uml-kernel", "uml-debian", "bench-tool"],
     expect: "40 s",
   },
 ];
@@ -267,7 +268,8 @@ async function readManifest(): Promise<ImageManifest | undefined> {
 }
 
 /** Brings images/out up to date, building only the steps whose inputs changed. */
-export async function buildImages({ force = false }: { force?: boolean } = {}): Promise<void> {
+/** Builds what changed and returns each step's output folder (the bench runs the lean UML natively from them). */
+export async function buildImages({ force = false }: { force?: boolean } = {}): Promise<Map<string, string>> {
   const progress = new Progress();
   progress.start("tools", "checking Debian build tools");
   const tools = await ensureDebianPackages(path.join(imagesDir, "build-tools.txt"), progress);
@@ -290,6 +292,7 @@ export async function buildImages({ force = false }: { force?: boolean } = {}): 
   const snapshotKeys = Object.values((await readManifest())?.snapshots ?? {}).map((snap) => snap.key);
   await pruneLocalCache(new Set([...[...results.entries()].map(([name, r]) => `${name}-${r.hash}`), ...snapshotKeys]));
   progress.finish(`images ready in ${path.relative(process.cwd(), outDir) || outDir}`);
+  return new Map([...results].map(([name, r]) => [name, r.dir]));
 }
 
 /** Keeps the in-clone cache to the current build; the shared cache keeps history. */

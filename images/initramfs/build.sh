@@ -24,6 +24,7 @@ ln -s i386-linux-gnu/ld-linux.so.2 "$root/lib/ld-linux.so.2"
 for tool in uml_mconsole uml_moo uml_mkcow uml_switch tunctl; do
   cp "$DEBS/uml-utilities/usr/bin/$tool" "$root/usr/bin/$tool"
 done
+cp "$IN_BENCH_TOOL/umlab-bench" "$root/usr/bin/umlab-bench"
 cp -a "$here/files/." "$root/"
 pack "$root" "$OUT/host.cpio.zst"
 

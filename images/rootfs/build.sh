@@ -12,6 +12,7 @@ for applet in $("$root/bin/busybox" --list-full); do
 done
 cp -a "$here/files/." "$root/"
 cp -a "$IN_UML_KERNEL/modules/lib/modules" "$root/lib/"
+cp "$IN_BENCH_TOOL/umlab-bench" "$root/usr/bin/umlab-bench"
 find "$root" -exec touch -h -d @1735689600 {} +
 export E2FSPROGS_FAKE_TIME=1735689600
 mkfs.ext4 -q -F -L umlab-root -U 6d6c6162-0000-4000-8000-726f6f746673 -E hash_seed=6d6c6162-0000-4000-8000-000000000001,root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0 \

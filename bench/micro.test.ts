@@ -1,0 +1,66 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { markedCommand, outputBetween, parseBenchLine, runMicro, type Shell } from "./micro.ts";
+
+describe("parseBenchLine", () => {
+  it("reads a report, with or without fsync", () => {
+    expect(parseBenchLine("umlab-bench syscall ops=5000 ns=450000000\n")).toEqual({ test: "syscall", ops: 5000, ns: 450000000 });
+    expect(parseBenchLine("x\numlab-bench write ops=16777216 ns=900 fsync_ns=100\n")).toEqual({ test: "write", ops: 16777216, ns: 900, fsyncNs: 100 });
+  });
+
+  it("throws with the output when the program failed", () => {
+    expect(() => parseBenchLine("umlab-bench error open 2\n")).toThrow(/error open 2/);
+    expect(() => parseBenchLine("sh: umlab-bench: not found")).toThrow(/not found/);
+  });
+});
+
+describe("markedCommand and outputBetween", () => {
+  const marked = markedCommand("ls /", "tok1");
+
+  it("keeps the markers out of the echoed command line", () => {
+    expect(marked.line).not.toContain(marked.begin);
+    expect(marked.line).not.toContain(marked.end);
+  });
+
+  it("finds the output in a terminal transcript, CRs and the echoed line included", () => {
+    const transcript = `# ${marked.line}\r\n${marked.begin}\r\nbin\r\netc\r\n${marked.end}\r\n# `;
+    expect(outputBetween(transcript, marked.begin, marked.end)).toBe("bin\netc\n");
+  });
+
+  it("gives an empty string for a silent command and undefined until the end marker arrives", () => {
+    expect(outputBetween(`${marked.line}\n${marked.begin}\n${marked.end}\n`, marked.begin, marked.end)).toBe("");
+    expect(outputBetween(`${marked.line}\n${marked.begin}\nbin\n`, marked.begin, marked.end)).toBeUndefined();
+  });
+});
+
+describe("runMicro with umlab-bench built and run natively", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "umlab-bench-test-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const recipe = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "images", "bench-tool", "build.sh");
+
+  it("measures every figure through a real shell", async () => {
+    execFileSync("bash", [recipe], { env: { ...process.env, OUT: dir } });
+    const shell: Shell = {
+      run: async (cmd) => {
+        // /proc/sys/vm/drop_caches needs root; the suite only needs the command to run.
+        const r = spawnSync("sh", ["-c", cmd.replace("echo 3 > /proc/sys/vm/drop_caches", "true")], { env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ""}` }, encoding: "utf8" });
+        return r.stdout + r.stderr;
+      },
+    };
+    let wrote = false;
+    const r = await runMicro(shell, { forkExecs: 5, syscalls: 1000, cpuRounds: 100000, diskMiB: 2, diskFile: path.join(dir, "data") }, { afterWrite: async () => void (wrote = true) });
+    expect(wrote).toBe(true);
+    for (const value of [r.forkExecMs, r.syscallUs, r.cpuNsPerRound, r.writeMBps, r.fsyncMs, r.readMBps]) {
+      expect(value).toBeGreaterThan(0);
+      expect(Number.isFinite(value)).toBe(true);
+    }
+  });
+
+  it("reports a failing test as an error naming it", async () => {
+    const shell: Shell = { run: async (cmd) => spawnSync("sh", ["-c", cmd], { env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ""}` }, encoding: "utf8" }).stdout };
+    await expect(runMicro(shell, { forkExecs: 1, syscalls: 1, cpuRounds: 1, diskMiB: 1, diskFile: "/nonexistent/dir/file" })).rejects.toThrow(/error open 2/);
+  });
+});
