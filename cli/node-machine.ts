@@ -55,5 +55,5 @@ export function createNodeMachine(imagesDir: string, manifest: ImageManifest, ke
   const snapshot = manifest.snapshots?.[kernel];
   const start: MachineStart = options.start === "snapshot" && snapshot ? { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB } : { kind: "cold" };
   const stateDisk = options.stateDisk ?? createStateDisk(releaseBacking(manifest));
-  return new Machine({ manifest, kernel, verbose, start, stateDisk, source: new FileArtifactSource(imagesDir), wasmPath: v86WasmPath() }, events);
+  return new Machine({ manifest, kernel, verbose, start, stateDisk, source: new FileArtifactSource(imagesDir), wasm: v86WasmPath() }, events);
 }

@@ -1,7 +1,7 @@
 // Module Web Worker hosting the emulator. Control arrives by comlink; console bytes use MessagePorts.
 // It also owns the lab's storage: the disk overlay and saved sessions in IndexedDB.
 import * as Comlink from "comlink";
-import wasmUrl from "v86/build/v86.wasm?url";
+import wasmGzUrl from "virtual:v86-wasm-gz";
 import { ArtifactError, loadVerified, type ArtifactSource } from "./core/artifacts.ts";
 import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStart } from "./core/machine.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "./core/manifest.ts";
@@ -210,7 +210,7 @@ class EmulatorWorker implements EmulatorApi {
         kernel,
         umlMemory: options.umlMemory,
         source,
-        wasmPath: wasmUrl,
+        wasm: instantiateGzippedWasm,
         stateDisk: disk,
         backing,
         rootDiskBlocks: stored?.rootBlocks,
@@ -540,6 +540,14 @@ async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
 async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** v86's wasm, fetched gzipped (vite.config.ts makes the copy) and inflated here. */
+async function instantiateGzippedWasm(imports: WebAssembly.Imports): Promise<WebAssembly.Exports> {
+  const response = await fetch(wasmGzUrl);
+  if (!response.ok || !response.body) throw new Error(`could not fetch the emulator core ${wasmGzUrl} (HTTP ${response.status})`);
+  const bytes = await new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+  return (await WebAssembly.instantiate(bytes, imports)).instance.exports;
 }
 
 async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {

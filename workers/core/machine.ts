@@ -62,8 +62,8 @@ export interface MachineOptions {
   start?: MachineStart;
   source: ArtifactSource;
   kernel: KernelFlavour;
-  /** URL (browser) or path (Node) of v86.wasm. */
-  wasmPath: string;
+  /** v86's wasm: a path (Node) or URL to fetch, or a function that instantiates it (the page inflates a gzipped copy). */
+  wasm: string | NonNullable<V86Options["wasm_fn"]>;
   /** Host RAM in MiB. UML's mem= lives in the host's /dev/shm, so this must exceed it comfortably. */
   hostMemoryMiB?: number;
   /** UML's mem= value, e.g. "64M". */
@@ -203,7 +203,7 @@ export class Machine {
 
   private async start(bios: Uint8Array, vgaBios: Uint8Array, rootfs: V86Disk, memoryMiB: number, image: Partial<V86Options>): Promise<void> {
     const options: V86Options = {
-      wasm_path: this.options.wasmPath,
+      ...(typeof this.options.wasm === "string" ? { wasm_path: this.options.wasm } : { wasm_fn: this.options.wasm }),
       memory_size: memoryMiB * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
       bios: buf(bios),
