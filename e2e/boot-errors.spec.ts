@@ -1,4 +1,5 @@
-// Bad input gets a clear message and no crash: missing images, a corrupted artifact, an unknown kernel.
+// Bad input gets a clear message and no crash: missing images, a corrupted artifact, a missing emulator
+// core, an unknown kernel.
 import { COLD_BOOT_MS, expect, test, umlabPage } from "./fixtures.ts";
 
 test("a missing images folder says how to build the images", async ({ page }) => {
@@ -35,6 +36,21 @@ for (const [mode, path] of [["restore", "/"], ["cold boot", "/?boot=cold"]] as c
     await umlab.waitForStage("ready", mode === "restore" ? 150_000 : COLD_BOOT_MS);
   });
 }
+
+test("an emulator core that cannot be fetched is an error with Retry, not a hang", async ({ page }) => {
+  test.setTimeout(240_000);
+  const umlab = umlabPage(page);
+  // The worker fetches v86's wasm gzipped (vite.config.ts); v86 itself would wait forever on a failed load.
+  await page.route((url) => url.pathname.endsWith("v86.wasm.gz"), (route) => route.fulfill({ status: 503, body: "unavailable" }));
+  await page.goto("/");
+  const error = page.getByTestId("error-view");
+  await expect(error).toBeVisible({ timeout: 60_000 });
+  await expect(error).toContainText("v86.wasm.gz");
+  await expect(error).toContainText("503");
+  await page.unrouteAll();
+  await page.getByTestId("retry").click();
+  await umlab.waitForStage("ready", 150_000);
+});
 
 test("an unknown kernel flavour is refused with the choices", async ({ page }) => {
   await page.goto("/?kernel=x86_64");

@@ -3,7 +3,7 @@
 import * as Comlink from "comlink";
 import wasmGzUrl from "virtual:v86-wasm-gz";
 import { ArtifactError, loadVerified, type ArtifactSource } from "./core/artifacts.ts";
-import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStart } from "./core/machine.ts";
+import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStart, type WasmLoader } from "./core/machine.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "./core/manifest.ts";
 import { backingPath, createStateDisk, releaseBacking, STATE_BLOCK_SIZE, stateDiskSize, type BackingFile } from "./core/state-disk.ts";
 import { ZeroBlockStore } from "./disk/block-store.ts";
@@ -116,6 +116,8 @@ class EmulatorWorker implements EmulatorApi {
   }
 
   async boot(options: BootOptions, observer: BootObserver): Promise<BootResult> {
+    // Fetching and compiling the emulator core overlaps with everything up to the artifact downloads.
+    const wasm = v86Wasm();
     await this.stop();
     const lab = options.lab ?? "default";
     let manifest: ImageManifest;
@@ -210,7 +212,7 @@ class EmulatorWorker implements EmulatorApi {
         kernel,
         umlMemory: options.umlMemory,
         source,
-        wasm: instantiateGzippedWasm,
+        wasm,
         stateDisk: disk,
         backing,
         rootDiskBlocks: stored?.rootBlocks,
@@ -542,12 +544,24 @@ async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** v86's wasm, fetched gzipped (vite.config.ts makes the copy) and inflated here. */
-async function instantiateGzippedWasm(imports: WebAssembly.Imports): Promise<WebAssembly.Exports> {
-  const response = await fetch(wasmGzUrl);
-  if (!response.ok || !response.body) throw new Error(`could not fetch the emulator core ${wasmGzUrl} (HTTP ${response.status})`);
-  const bytes = await new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
-  return (await WebAssembly.instantiate(bytes, imports)).instance.exports;
+/** v86's wasm, fetched gzipped (vite.config.ts makes the copy), inflated and compiled once per worker. */
+let v86Module: Promise<WebAssembly.Module> | undefined;
+
+function v86Wasm(): WasmLoader {
+  const module = (v86Module ??= (async () => {
+    const response = await fetch(wasmGzUrl);
+    if (!response.ok || !response.body) throw new Error(`could not fetch the emulator core ${wasmGzUrl} (HTTP ${response.status})`);
+    return WebAssembly.compile(await new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+  })());
+  // A failed fetch is tried again by the next boot (Retry).
+  module.catch(() => (v86Module = undefined));
+  const ready = module.then(() => undefined);
+  // Handled by the boot that awaits it; a boot that ends early (e.g. a stale disk) must not leave it unhandled.
+  ready.catch(() => undefined);
+  return {
+    ready,
+    instantiate: async (imports) => (await WebAssembly.instantiate(await module, imports)).exports,
+  };
 }
 
 async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {

@@ -16,6 +16,13 @@ import { busOf, onVirtioConsoleOutput, virtioConsoleControlQueue } from "./v86-i
 export type ConsoleId = "uml" | "host";
 export const CONSOLE_IDS: readonly ConsoleId[] = ["uml", "host"];
 
+/** v86's wasm, fetched and compiled by the caller while the artifacts download. */
+export interface WasmLoader {
+  /** Settles once the module is compiled; a rejection fails the boot with its message. */
+  ready: Promise<void>;
+  instantiate: NonNullable<V86Options["wasm_fn"]>;
+}
+
 /** Boot stages in order; "halted" and "error" are terminal. */
 export type BootStage = "idle" | "download" | "bios" | "host-kernel" | "uml-kernel" | "restore" | "ready" | "halted" | "error";
 
@@ -62,8 +69,8 @@ export interface MachineOptions {
   start?: MachineStart;
   source: ArtifactSource;
   kernel: KernelFlavour;
-  /** v86's wasm: a path (Node) or URL to fetch, or a function that instantiates it (the page inflates a gzipped copy). */
-  wasm: string | NonNullable<V86Options["wasm_fn"]>;
+  /** v86's wasm: a path (Node) or URL for v86 to fetch, or a loader (the page fetches a gzipped copy itself). */
+  wasm: string | WasmLoader;
   /** Host RAM in MiB. UML's mem= lives in the host's /dev/shm, so this must exceed it comfortably. */
   hostMemoryMiB?: number;
   /** UML's mem= value, e.g. "64M". */
@@ -202,8 +209,11 @@ export class Machine {
   }
 
   private async start(bios: Uint8Array, vgaBios: Uint8Array, rootfs: V86Disk, memoryMiB: number, image: Partial<V86Options>): Promise<void> {
+    const wasm = this.options.wasm;
+    // v86 never reports a failed wasm load (it would wait forever), so a loader's failure ends the boot here.
+    if (typeof wasm !== "string") await wasm.ready;
     const options: V86Options = {
-      ...(typeof this.options.wasm === "string" ? { wasm_path: this.options.wasm } : { wasm_fn: this.options.wasm }),
+      ...(typeof wasm === "string" ? { wasm_path: wasm } : { wasm_fn: wasm.instantiate }),
       memory_size: memoryMiB * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
       bios: buf(bios),
