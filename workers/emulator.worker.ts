@@ -7,6 +7,7 @@ import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStar
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "./core/manifest.ts";
 import { backingPath, createStateDisk, releaseBacking, STATE_BLOCK_SIZE, stateDiskSize, type BackingFile } from "./core/state-disk.ts";
 import { ZeroBlockStore } from "./disk/block-store.ts";
+import { gunzip, gunzipIfGzip, gzip } from "./disk/gzip.ts";
 import { PersistentOverlay, storageErrorText, type OverlayStatus } from "./disk/persistent-overlay.ts";
 import { CowFormatError, gunzipChunks, importCowFile, readCowFile, sniffGzip } from "./disk/uml-cow.ts";
 import { LabStore, type MergedBacking, type OverlayMeta, type SessionMeta, type StoredOverlay } from "./storage/lab-store.ts";
@@ -534,24 +535,14 @@ function toSessionInfo(meta: SessionMeta, overlay: OverlayMeta | undefined): Ses
   };
 }
 
-async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /** v86's wasm, fetched gzipped (vite.config.ts makes the copy), inflated and compiled once per worker. */
 let v86Module: Promise<WebAssembly.Module> | undefined;
 
 function v86Wasm(): WasmLoader {
   const module = (v86Module ??= (async () => {
     const response = await fetch(wasmGzUrl);
-    if (!response.ok || !response.body) throw new Error(`could not fetch the emulator core ${wasmGzUrl} (HTTP ${response.status})`);
-    return WebAssembly.compile(await new Response(response.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
+    if (!response.ok) throw new Error(`could not fetch the emulator core ${wasmGzUrl} (HTTP ${response.status})`);
+    return WebAssembly.compile(await gunzipIfGzip(new Uint8Array(await response.arrayBuffer())));
   })());
   // A failed fetch is tried again by the next boot (Retry).
   module.catch(() => (v86Module = undefined));
