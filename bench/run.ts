@@ -55,8 +55,8 @@ function kindOf(url: string): string {
   const { pathname } = new URL(url);
   const image = /\/images\/([a-z]+(?:-[a-z]+)?)/.exec(pathname)?.[1];
   if (image) return image;
-  const ext = /\.(\w+)$/.exec(pathname)?.[1];
-  return ext === "js" || ext === "wasm" || ext === "css" ? ext : "other";
+  // Built assets are named <name>.<ext>-<hash>.<ext2>, e.g. v86.wasm-<hash>.gz.
+  return /\.wasm\b/.test(pathname) ? "wasm" : (/\.(js|css)$/.exec(pathname)?.[1] ?? "other");
 }
 
 /** Opens `url` in `context` and measures until the UML shell answers a command. */
