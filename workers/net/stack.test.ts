@@ -1,0 +1,247 @@
+import { describe, expect, it } from "vitest";
+import { buildDhcp, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPREQUEST, ipOption, OPT_DNS, OPT_MESSAGE_TYPE, OPT_REQUESTED_IP, OPT_ROUTER, OPT_SERVER_ID, optionIp, parseDhcp, type DhcpMessage } from "./dhcp.ts";
+import { CLASS_IN, RCODE_NXDOMAIN, RCODE_OK, TYPE_A, TYPE_AAAA } from "./dns.ts";
+import { buildIcmp, buildIpv4, buildUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp, parseIpv4, parseUdp, PROTO_ICMP, PROTO_UDP } from "./ip.ts";
+import { ARP_REPLY, ARP_REQUEST, buildArp, buildEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, parseArp, parseEthernet } from "./link.ts";
+import { NetStack, DEFAULT_NET_CONFIG } from "./stack.ts";
+import { BROADCAST_IP, BROADCAST_MAC, internetChecksum, ipToString, parseIp, parseMac, view } from "./wire.ts";
+
+const guestMac = parseMac("52:54:00:12:34:56");
+const otherMac = parseMac("52:54:00:12:34:57");
+const stackMac = parseMac(DEFAULT_NET_CONFIG.mac);
+const gw = parseIp("10.0.2.2");
+const dns = parseIp("10.0.2.3");
+
+function harness(hosts: Record<string, string> = {}): { stack: NetStack; out: Uint8Array[] } {
+  const out: Uint8Array[] = [];
+  return { stack: new NetStack((f) => out.push(f), { ...DEFAULT_NET_CONFIG, hosts }), out };
+}
+
+const ipFrame = (src: number, dst: number, protocol: number, payload: Uint8Array, mac = guestMac, dstMac = stackMac): Uint8Array =>
+  buildEthernet(dstMac, mac, ETHERTYPE_IPV4, buildIpv4(src, dst, protocol, payload));
+
+function dhcp(type: number, mac: Uint8Array, extra: [number, Uint8Array][] = [], xid = 0x1234): Uint8Array {
+  const message: DhcpMessage = { op: 1, xid, flags: 0, ciaddr: 0, yiaddr: 0, siaddr: 0, giaddr: 0, chaddr: mac, options: new Map([[OPT_MESSAGE_TYPE, new Uint8Array([type])], ...extra]) };
+  return ipFrame(0, BROADCAST_IP, PROTO_UDP, buildUdp(0, BROADCAST_IP, 68, 67, buildDhcp(message)), mac, BROADCAST_MAC);
+}
+
+function dhcpReply(frame: Uint8Array | undefined): DhcpMessage {
+  if (!frame) throw new Error("no reply");
+  const ip = parseIpv4(parseEthernet(frame).payload);
+  return parseDhcp(parseUdp(ip.payload, ip.src, ip.dst).payload);
+}
+
+/** A DNS query as a resolver writes it: one question, recursion desired. */
+function dnsQuery(name: string, type = TYPE_A, id = 0xbeef): Uint8Array {
+  const labels = name.split(".");
+  const bytes = new Uint8Array(12 + labels.reduce((n, l) => n + 1 + l.length, 1) + 4);
+  const v = view(bytes);
+  v.setUint16(0, id);
+  v.setUint16(2, 0x0100);
+  v.setUint16(4, 1);
+  let at = 12;
+  for (const l of labels) {
+    bytes[at++] = l.length;
+    for (const c of l) bytes[at++] = c.charCodeAt(0);
+  }
+  at++;
+  v.setUint16(at, type);
+  v.setUint16(at + 2, CLASS_IN);
+  return bytes;
+}
+
+describe("wire", () => {
+  it("computes the RFC 1071 example checksum", () => {
+    // RFC 1071 section 3: the words 0001 f203 f4f5 f6f7 sum to ddf2, so the checksum is 220d.
+    expect(internetChecksum(new Uint8Array([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]))).toBe(0x220d);
+  });
+
+  it("round-trips addresses and refuses bad ones", () => {
+    expect(ipToString(parseIp("10.0.2.15"))).toBe("10.0.2.15");
+    expect(() => parseIp("10.0.2.256")).toThrow();
+    expect(() => parseMac("52:54:00:12:34")).toThrow();
+  });
+
+  it("builds IPv4 headers a parser accepts, and rejects a flipped bit", () => {
+    const packet = buildIpv4(parseIp("10.0.2.15"), gw, PROTO_UDP, new Uint8Array([1, 2, 3]));
+    expect(parseIpv4(packet).payload).toEqual(new Uint8Array([1, 2, 3]));
+    packet[15] = (packet[15] ?? 0) ^ 1;
+    expect(() => parseIpv4(packet)).toThrow(/checksum/);
+  });
+
+  it("checks UDP checksums over the pseudo-header, and accepts none", () => {
+    const src = parseIp("10.0.2.15");
+    const udp = buildUdp(src, dns, 5353, 53, new Uint8Array([9, 9, 9]));
+    expect(parseUdp(udp, src, dns).payload).toEqual(new Uint8Array([9, 9, 9]));
+    expect(() => parseUdp(udp, src, gw)).toThrow(/checksum/);
+    udp[6] = 0;
+    udp[7] = 0;
+    expect(parseUdp(udp, src, gw).dstPort).toBe(53);
+  });
+});
+
+describe("NetStack: ARP and ping", () => {
+  it("answers ARP for the gateway and the DNS server, not for other addresses", () => {
+    const { stack, out } = harness();
+    const ask = (target: number): Uint8Array =>
+      buildEthernet(BROADCAST_MAC, guestMac, ETHERTYPE_ARP, buildArp({ op: ARP_REQUEST, senderMac: guestMac, senderIp: parseIp("10.0.2.15"), targetMac: new Uint8Array(6), targetIp: target }));
+    stack.receive(ask(gw));
+    stack.receive(ask(dns));
+    stack.receive(ask(parseIp("10.0.2.99")));
+    expect(out).toHaveLength(2);
+    const reply = parseEthernet(out[0] ?? new Uint8Array());
+    expect(reply.type).toBe(ETHERTYPE_ARP);
+    expect(reply.dst).toEqual(guestMac);
+    const arp = parseArp(reply.payload);
+    expect(arp).toMatchObject({ op: ARP_REPLY, senderIp: gw, targetIp: parseIp("10.0.2.15") });
+    expect(arp.senderMac).toEqual(stackMac);
+    expect(stack.neighbour(parseIp("10.0.2.15"))).toEqual(guestMac);
+  });
+
+  it("replies to a ping of the gateway with the same identifier, sequence and data", () => {
+    const { stack, out } = harness();
+    const body = new Uint8Array([0x12, 0x34, 0x00, 0x07, ...new TextEncoder().encode("ping data")]);
+    stack.receive(ipFrame(parseIp("10.0.2.15"), gw, PROTO_ICMP, buildIcmp(ICMP_ECHO_REQUEST, 0, body)));
+    const ip = parseIpv4(parseEthernet(out[0] ?? new Uint8Array()).payload);
+    expect(ip).toMatchObject({ src: gw, dst: parseIp("10.0.2.15"), protocol: PROTO_ICMP });
+    const icmp = parseIcmp(ip.payload);
+    expect(icmp.type).toBe(ICMP_ECHO_REPLY);
+    expect(icmp.body).toEqual(body);
+  });
+
+  it("counts fragments, other protocols and frames for other MACs without answering", () => {
+    const { stack, out } = harness();
+    const fragment = buildIpv4(parseIp("10.0.2.15"), gw, PROTO_ICMP, buildIcmp(ICMP_ECHO_REQUEST, 0, new Uint8Array(8)));
+    view(fragment).setUint16(6, 0x2000); // MF
+    view(fragment).setUint16(10, 0);
+    view(fragment).setUint16(10, internetChecksum(fragment.subarray(0, 20)));
+    stack.receive(buildEthernet(stackMac, guestMac, ETHERTYPE_IPV4, fragment));
+    stack.receive(ipFrame(parseIp("10.0.2.15"), parseIp("93.184.216.34"), 6, new Uint8Array(20)));
+    stack.receive(ipFrame(parseIp("10.0.2.15"), gw, PROTO_ICMP, buildIcmp(ICMP_ECHO_REQUEST, 0, new Uint8Array(8)), guestMac, otherMac));
+    expect(out).toHaveLength(0);
+    expect(stack.counters).toMatchObject({ fragments: 1, unhandled: 1, malformed: 0 });
+  });
+});
+
+describe("NetStack: DHCP", () => {
+  it("offers, then acknowledges, an address with the router and DNS server", () => {
+    const { stack, out } = harness();
+    stack.receive(dhcp(DHCPDISCOVER, guestMac));
+    const offer = dhcpReply(out[0]);
+    expect(offer.options.get(OPT_MESSAGE_TYPE)?.[0]).toBe(DHCPOFFER);
+    expect(ipToString(offer.yiaddr)).toBe("10.0.2.15");
+    expect(offer.xid).toBe(0x1234);
+    stack.receive(dhcp(DHCPREQUEST, guestMac, [[OPT_REQUESTED_IP, ipOption(offer.yiaddr)], [OPT_SERVER_ID, ipOption(gw)]]));
+    const ack = dhcpReply(out[1]);
+    expect(ack.options.get(OPT_MESSAGE_TYPE)?.[0]).toBe(DHCPACK);
+    expect(ack.yiaddr).toBe(offer.yiaddr);
+    expect(optionIp(ack.options.get(OPT_ROUTER))).toBe(gw);
+    expect(optionIp(ack.options.get(OPT_DNS))).toBe(dns);
+    // Sent to the client's MAC, broadcast at the IP layer.
+    const frame = parseEthernet(out[1] ?? new Uint8Array());
+    expect(frame.dst).toEqual(guestMac);
+    expect(parseIpv4(frame.payload).dst).toBe(BROADCAST_IP);
+  });
+
+  it("gives each MAC its own lease and the same one again", () => {
+    const { stack, out } = harness();
+    const lease = (mac: Uint8Array): number => {
+      stack.receive(dhcp(DHCPDISCOVER, mac));
+      const offer = dhcpReply(out.at(-1));
+      stack.receive(dhcp(DHCPREQUEST, mac, [[OPT_REQUESTED_IP, ipOption(offer.yiaddr)]]));
+      return dhcpReply(out.at(-1)).yiaddr;
+    };
+    const a = lease(guestMac);
+    const b = lease(otherMac);
+    expect(a).not.toBe(b);
+    expect(lease(guestMac)).toBe(a);
+  });
+
+  it("NAKs a request for another MAC's address or one outside the pool", () => {
+    const { stack, out } = harness();
+    stack.receive(dhcp(DHCPREQUEST, guestMac, [[OPT_REQUESTED_IP, ipOption(parseIp("10.0.2.15"))]]));
+    stack.receive(dhcp(DHCPREQUEST, otherMac, [[OPT_REQUESTED_IP, ipOption(parseIp("10.0.2.15"))]]));
+    stack.receive(dhcp(DHCPREQUEST, otherMac, [[OPT_REQUESTED_IP, ipOption(parseIp("192.168.1.5"))]]));
+    expect(out.map((f) => dhcpReply(f).options.get(OPT_MESSAGE_TYPE)?.[0])).toEqual([DHCPACK, DHCPNAK, DHCPNAK]);
+  });
+
+  it("stays silent when the pool is exhausted or the client chose another server", () => {
+    const { stack, out } = harness();
+    for (let i = 0; i < DEFAULT_NET_CONFIG.dhcpCount; i++) {
+      const mac = new Uint8Array([0x52, 0x54, 0, 0, 1, i]);
+      stack.receive(dhcp(DHCPREQUEST, mac, [[OPT_REQUESTED_IP, ipOption(parseIp("10.0.2.15") + i)]]));
+    }
+    const sent = out.length;
+    stack.receive(dhcp(DHCPDISCOVER, new Uint8Array([0x52, 0x54, 0, 0, 2, 0])));
+    stack.receive(dhcp(DHCPREQUEST, guestMac, [[OPT_REQUESTED_IP, ipOption(parseIp("10.0.2.31"))], [OPT_SERVER_ID, ipOption(parseIp("10.0.2.9"))]]));
+    expect(out.length).toBe(sent);
+  });
+});
+
+describe("NetStack: DNS", () => {
+  const ask = (stack: NetStack, query: Uint8Array): void => stack.receive(ipFrame(parseIp("10.0.2.15"), dns, PROTO_UDP, buildUdp(parseIp("10.0.2.15"), dns, 40000, 53, query)));
+  const answer = (frame: Uint8Array | undefined): { id: number; rcode: number; answers: number; ip?: string } => {
+    const ip = parseIpv4(parseEthernet(frame ?? new Uint8Array()).payload);
+    const udp = parseUdp(ip.payload, ip.src, ip.dst);
+    expect(udp.srcPort).toBe(53);
+    expect(udp.dstPort).toBe(40000);
+    const v = view(udp.payload);
+    const answers = v.getUint16(6);
+    const last = udp.payload.length - 4;
+    return { id: v.getUint16(0), rcode: v.getUint16(2) & 0xf, answers, ...(answers ? { ip: ipToString(v.getUint32(last)) } : {}) };
+  };
+
+  it("answers A queries from the hosts table, any case", () => {
+    const { stack, out } = harness({ "lab.example": "10.0.2.2" });
+    ask(stack, dnsQuery("Lab.Example"));
+    expect(answer(out[0])).toEqual({ id: 0xbeef, rcode: RCODE_OK, answers: 1, ip: "10.0.2.2" });
+  });
+
+  it("says NXDOMAIN for unknown names and an empty answer for AAAA of a known one", () => {
+    const { stack, out } = harness({ "lab.example": "10.0.2.2" });
+    ask(stack, dnsQuery("nowhere.example"));
+    ask(stack, dnsQuery("lab.example", TYPE_AAAA));
+    expect(answer(out[0])).toMatchObject({ rcode: RCODE_NXDOMAIN, answers: 0 });
+    expect(answer(out[1])).toMatchObject({ rcode: RCODE_OK, answers: 0 });
+  });
+
+  it("counts a query with a compression loop as malformed", () => {
+    const { stack, out } = harness();
+    const query = new Uint8Array([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]);
+    ask(stack, query);
+    expect(out).toHaveLength(0);
+    expect(stack.counters.malformed).toBe(1);
+  });
+});
+
+describe("NetStack: hostile input", () => {
+  it("survives 100,000 random and mutated frames and still answers a ping afterwards", () => {
+    const { stack, out } = harness({ "lab.example": "10.0.2.2" });
+    let seed = 12345;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const samples = [
+      dhcp(DHCPDISCOVER, guestMac),
+      ipFrame(parseIp("10.0.2.15"), gw, PROTO_ICMP, buildIcmp(ICMP_ECHO_REQUEST, 0, new Uint8Array(16))),
+      ipFrame(parseIp("10.0.2.15"), dns, PROTO_UDP, buildUdp(parseIp("10.0.2.15"), dns, 40000, 53, dnsQuery("lab.example"))),
+      buildEthernet(BROADCAST_MAC, guestMac, ETHERTYPE_ARP, buildArp({ op: ARP_REQUEST, senderMac: guestMac, senderIp: parseIp("10.0.2.15"), targetMac: new Uint8Array(6), targetIp: gw })),
+    ];
+    for (let i = 0; i < 100_000; i++) {
+      const base = samples[i % samples.length] ?? new Uint8Array();
+      let frame: Uint8Array;
+      if (i % 5 === 0) frame = Uint8Array.from({ length: Math.floor(random() * 600) }, () => Math.floor(random() * 256));
+      else {
+        frame = base.slice(0, i % 7 === 0 ? Math.floor(random() * base.length) : base.length);
+        for (let flips = 1 + Math.floor(random() * 4); flips > 0; flips--) {
+          const at = Math.floor(random() * frame.length);
+          frame[at] = Math.floor(random() * 256);
+        }
+      }
+      expect(() => stack.receive(frame)).not.toThrow();
+      out.length = 0;
+    }
+    expect(stack.counters.received).toBe(100_000);
+    expect(stack.counters.malformed).toBeGreaterThan(10_000);
+    stack.receive(samples[1] ?? new Uint8Array());
+    expect(parseIcmp(parseIpv4(parseEthernet(out[0] ?? new Uint8Array()).payload).payload).type).toBe(ICMP_ECHO_REPLY);
+  });
+});

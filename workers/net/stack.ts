@@ -1,0 +1,198 @@
+// The guest's network, slirp style: one virtual Ethernet segment on which the stack plays the gateway
+// (10.0.2.2) and the DNS server (10.0.2.3), answers ARP and ping for them, and leases addresses by DHCP.
+// TCP and UDP NAT to the outside join here as transports (issue 4); until then other traffic is counted
+// and dropped.
+import { buildDhcp, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPRELEASE, DHCPREQUEST, ipOption, LeaseTable, OPT_DNS, OPT_LEASE_TIME, OPT_MESSAGE_TYPE, OPT_REQUESTED_IP, OPT_ROUTER, OPT_SERVER_ID, OPT_SUBNET_MASK, optionIp, parseDhcp, u32Option, type DhcpMessage } from "./dhcp.ts";
+import { buildDnsResponse, DNS_PORT, parseDnsQuery, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_OK, TYPE_A, type DnsQuery } from "./dns.ts";
+import { buildIcmp, buildIpv4, buildUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp, parseIpv4, parseUdp, PROTO_ICMP, PROTO_UDP, type Ipv4Packet } from "./ip.ts";
+import { ARP_REPLY, ARP_REQUEST, buildArp, buildEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, parseArp, parseEthernet } from "./link.ts";
+import { BROADCAST_IP, BROADCAST_MAC, MalformedPacket, macEquals, parseIp, parseMac, type Ipv4, type Mac } from "./wire.ts";
+
+export interface NetConfig {
+  /** The segment, e.g. 10.0.2.0, and its mask. */
+  network: string;
+  netmask: string;
+  gateway: string;
+  dns: string;
+  /** The first address DHCP hands out, and how many. */
+  dhcpStart: string;
+  dhcpCount: number;
+  leaseSeconds: number;
+  /** The stack's own MAC, shared by the gateway and DNS addresses as in slirp. */
+  mac: string;
+  /** Names the DNS server answers itself (lower-case, no trailing dot) → IPv4 address. */
+  hosts: Record<string, string>;
+}
+
+export const DEFAULT_NET_CONFIG: NetConfig = {
+  network: "10.0.2.0",
+  netmask: "255.255.255.0",
+  gateway: "10.0.2.2",
+  dns: "10.0.2.3",
+  dhcpStart: "10.0.2.15",
+  dhcpCount: 16,
+  leaseSeconds: 86400,
+  mac: "52:55:0a:00:02:02",
+  hosts: {},
+};
+
+/** What the stack dropped and why, for the UI and for tests. */
+export interface NetCounters {
+  received: number;
+  sent: number;
+  malformed: number;
+  fragments: number;
+  /** Well-formed traffic no service handles yet (e.g. TCP, until NAT exists). */
+  unhandled: number;
+}
+
+export class NetStack {
+  readonly counters: NetCounters = { received: 0, sent: 0, malformed: 0, fragments: 0, unhandled: 0 };
+  private readonly mac: Mac;
+  private readonly gateway: Ipv4;
+  private readonly dns: Ipv4;
+  private readonly netmask: Ipv4;
+  private readonly network: Ipv4;
+  private readonly leases: LeaseTable;
+  private readonly hosts = new Map<string, Ipv4>();
+  /** IPv4 → MAC of guests, learnt from their ARP and IP traffic. */
+  private readonly neighbours = new Map<Ipv4, Mac>();
+
+  constructor(
+    /** Delivers a frame to the guest side of the segment. */
+    private readonly send: (frame: Uint8Array) => void,
+    readonly config: NetConfig = DEFAULT_NET_CONFIG,
+  ) {
+    this.mac = parseMac(config.mac);
+    this.gateway = parseIp(config.gateway);
+    this.dns = parseIp(config.dns);
+    this.netmask = parseIp(config.netmask);
+    this.network = parseIp(config.network) & this.netmask;
+    this.leases = new LeaseTable(parseIp(config.dhcpStart), config.dhcpCount);
+    for (const [name, ip] of Object.entries(config.hosts)) this.hosts.set(name.toLowerCase().replace(/\.$/, ""), parseIp(ip));
+  }
+
+  /** A frame from the guest. Malformed input is counted and dropped, never thrown. */
+  receive(frame: Uint8Array): void {
+    this.counters.received++;
+    try {
+      const ethernet = parseEthernet(frame);
+      if (!macEquals(ethernet.dst, this.mac) && !macEquals(ethernet.dst, BROADCAST_MAC)) return;
+      if (ethernet.type === ETHERTYPE_ARP) this.onArp(ethernet.payload);
+      else if (ethernet.type === ETHERTYPE_IPV4) this.onIpv4(ethernet.src, ethernet.payload);
+      else this.counters.unhandled++;
+    } catch (err) {
+      if (!(err instanceof MalformedPacket)) throw err;
+      this.counters.malformed++;
+    }
+  }
+
+  private own(ip: Ipv4): boolean {
+    return ip === this.gateway || ip === this.dns;
+  }
+
+  private onArp(bytes: Uint8Array): void {
+    const arp = parseArp(bytes);
+    if (arp.senderIp !== 0) this.neighbours.set(arp.senderIp, arp.senderMac);
+    if (arp.op !== ARP_REQUEST || !this.own(arp.targetIp)) return;
+    this.emit(arp.senderMac, ETHERTYPE_ARP, buildArp({ op: ARP_REPLY, senderMac: this.mac, senderIp: arp.targetIp, targetMac: arp.senderMac, targetIp: arp.senderIp }));
+  }
+
+  private onIpv4(srcMac: Mac, bytes: Uint8Array): void {
+    const packet = parseIpv4(bytes);
+    if (packet.fragment) {
+      // Guests send with DF and a 1500-byte MTU, so fragments only come from odd tools: refused, counted.
+      this.counters.fragments++;
+      return;
+    }
+    if (this.inSegment(packet.src)) this.neighbours.set(packet.src, srcMac);
+    if (packet.protocol === PROTO_UDP) this.onUdp(srcMac, packet);
+    else if (packet.protocol === PROTO_ICMP && this.own(packet.dst)) this.onIcmp(srcMac, packet);
+    else this.counters.unhandled++;
+  }
+
+  private inSegment(ip: Ipv4): boolean {
+    return (ip & this.netmask) === this.network;
+  }
+
+  private onIcmp(srcMac: Mac, packet: Ipv4Packet): void {
+    const icmp = parseIcmp(packet.payload);
+    if (icmp.type !== ICMP_ECHO_REQUEST) {
+      this.counters.unhandled++;
+      return;
+    }
+    this.emitIp(srcMac, packet.dst, packet.src, PROTO_ICMP, buildIcmp(ICMP_ECHO_REPLY, 0, icmp.body));
+  }
+
+  private onUdp(srcMac: Mac, packet: Ipv4Packet): void {
+    const udp = parseUdp(packet.payload, packet.src, packet.dst);
+    if (udp.dstPort === DHCP_SERVER_PORT && (packet.dst === BROADCAST_IP || this.own(packet.dst))) {
+      this.onDhcp(srcMac, parseDhcp(udp.payload));
+    } else if (udp.dstPort === DNS_PORT && this.own(packet.dst)) {
+      const reply = this.answerDns(parseDnsQuery(udp.payload));
+      this.emitIp(srcMac, packet.dst, packet.src, PROTO_UDP, buildUdp(packet.dst, packet.src, DNS_PORT, udp.srcPort, reply));
+    } else {
+      this.counters.unhandled++;
+    }
+  }
+
+  private answerDns(query: DnsQuery): Uint8Array {
+    const question = query.questions[0];
+    if (query.questions.length !== 1 || !question || (query.flags & 0x7800) !== 0) return buildDnsResponse(query, RCODE_NOTIMP);
+    const ip = this.hosts.get(question.name);
+    if (ip === undefined) return buildDnsResponse(query, RCODE_NXDOMAIN);
+    // A name we know has no AAAA record: an empty answer, not NXDOMAIN, so the client tries A.
+    return buildDnsResponse(query, RCODE_OK, question.type === TYPE_A ? [ip] : []);
+  }
+
+  private onDhcp(srcMac: Mac, request: DhcpMessage): void {
+    if (request.op !== 1) return;
+    const type = request.options.get(OPT_MESSAGE_TYPE)?.[0];
+    const client = request.chaddr;
+    if (type === DHCPRELEASE) {
+      this.leases.release(client);
+      return;
+    }
+    let replyType: number;
+    let address: Ipv4 | undefined;
+    if (type === DHCPDISCOVER) {
+      address = this.leases.offer(client, optionIp(request.options.get(OPT_REQUESTED_IP)));
+      if (address === undefined) return; // the pool is exhausted: stay silent, as servers do
+      replyType = DHCPOFFER;
+    } else if (type === DHCPREQUEST) {
+      const serverId = optionIp(request.options.get(OPT_SERVER_ID));
+      if (serverId !== undefined && serverId !== this.gateway) return; // the client chose another server
+      const wanted = optionIp(request.options.get(OPT_REQUESTED_IP)) ?? request.ciaddr;
+      const ok = wanted !== 0 && this.leases.bind(client, wanted);
+      replyType = ok ? DHCPACK : DHCPNAK;
+      address = ok ? wanted : undefined;
+    } else {
+      this.counters.unhandled++;
+      return;
+    }
+    const options = new Map<number, Uint8Array>([[OPT_MESSAGE_TYPE, new Uint8Array([replyType])], [OPT_SERVER_ID, ipOption(this.gateway)]]);
+    if (address !== undefined) {
+      options.set(OPT_LEASE_TIME, u32Option(this.config.leaseSeconds));
+      options.set(OPT_SUBNET_MASK, ipOption(this.netmask));
+      options.set(OPT_ROUTER, ipOption(this.gateway));
+      options.set(OPT_DNS, ipOption(this.dns));
+    }
+    const reply = buildDhcp({ op: 2, xid: request.xid, flags: request.flags, ciaddr: 0, yiaddr: address ?? 0, siaddr: this.gateway, giaddr: 0, chaddr: client, options });
+    // The client has no address yet: broadcast at the IP layer, unicast to its MAC (as slirp does).
+    this.emitIp(srcMac, this.gateway, BROADCAST_IP, PROTO_UDP, buildUdp(this.gateway, BROADCAST_IP, DHCP_SERVER_PORT, DHCP_CLIENT_PORT, reply));
+  }
+
+  private emitIp(dstMac: Mac, src: Ipv4, dst: Ipv4, protocol: number, payload: Uint8Array): void {
+    this.emit(dstMac, ETHERTYPE_IPV4, buildIpv4(src, dst, protocol, payload));
+  }
+
+  private emit(dstMac: Mac, type: number, payload: Uint8Array): void {
+    this.counters.sent++;
+    this.send(buildEthernet(dstMac, this.mac, type, payload));
+  }
+
+  /** The MAC a guest at `ip` last used, if any (for NAT replies and port forwards). */
+  neighbour(ip: Ipv4): Mac | undefined {
+    return this.neighbours.get(ip);
+  }
+}
