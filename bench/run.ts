@@ -12,7 +12,7 @@ import { buildImages } from "../images/build.ts";
 import type { ImageManifest } from "../workers/core/manifest.ts";
 import type { ConsoleId } from "../workers/api.ts";
 import { markedCommand, NATIVE_PARAMS, outputBetween, runMicro, V86_PARAMS, type MicroResult, type Shell } from "./micro.ts";
-import { startNativeUml } from "./native-uml.ts";
+import { startNativeUml } from "../cli/native-uml.ts";
 import { browserMemory, type BrowserMemory } from "./memory.ts";
 import { formatRatio, ratio, stats, statsByField, statsRow, type Ratio, type Stats } from "./report.ts";
 

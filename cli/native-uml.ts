@@ -1,0 +1,84 @@
+// The lean UML kernel and the release's root image, run directly on this machine: the bench's physical
+// floor, and a real Linux peer for the network stack's tests.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
+
+export interface NativeUml {
+  /** Runs one command line in UML's shell; resolves with its output (status and output on failure throw). */
+  run(cmd: string, timeoutMs?: number): Promise<string>;
+  /** Halts UML and removes its COW file. */
+  close(): Promise<void>;
+}
+
+export interface NativeUmlOptions {
+  mem?: string;
+  /** More UML command-line words, e.g. a network device. */
+  args?: string[];
+}
+
+/**
+ * Boots `kernel` (an i386 UML binary; the build machine has i386 glibc through gcc-multilib) with a fresh
+ * COW over `rootImage`. UML's con0 gets a pty from script(1), as getty on the rootfs wants a terminal.
+ */
+export async function startNativeUml(kernel: string, rootImage: string, options: NativeUmlOptions = {}): Promise<NativeUml> {
+  const dir = await mkdtemp(path.join(tmpdir(), "umlab-native-"));
+  const args = [`umid=native-${process.pid}-${randomBytes(3).toString("hex")}`, `mem=${options.mem ?? "64M"}`, `ubd0=${path.join(dir, "cow")},${rootImage}`, "root=/dev/ubda", "rw", "con=null", "con0=fd:0,fd:1", "ssl=null", "quiet", ...(options.args ?? [])];
+  // UML keeps its umid folder under $HOME/.uml and its memory file in $TMPDIR.
+  const child = spawn("script", ["-qfec", [kernel, ...args].join(" "), "/dev/null"], {
+    env: { ...process.env, HOME: dir, TMPDIR: "/dev/shm", TERM: "linux" },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let transcript = "";
+  let parser: ShellOutputParser | undefined;
+  let exited = false;
+  const onData = (d: Buffer): void => {
+    const text = d.toString("utf8");
+    transcript = (transcript + text).slice(-20_000);
+    parser?.push(text);
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const exit = new Promise<void>((resolve) => child.on("exit", () => ((exited = true), resolve())));
+
+  const waitFor = async (found: () => boolean, what: string, timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!found()) {
+      if (exited) throw new Error(`native UML exited while waiting for ${what}:\n${transcript.slice(-1500)}`);
+      if (Date.now() > deadline) throw new Error(`native UML: no ${what} after ${timeoutMs} ms:\n${transcript.slice(-1500)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const close = async (): Promise<void> => {
+    if (!exited) {
+      child.stdin.write("halt\n");
+      await Promise.race([exit, new Promise((r) => setTimeout(r, 30_000))]);
+      if (!exited) child.kill("SIGKILL");
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    // The rootfs profile announces the shell with the same OSC the page's stage tracking reads.
+    await waitFor(() => transcript.includes("\x1b]6973;ready\x07"), "shell prompt", 120_000);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    async run(cmd: string, timeoutMs = 120_000): Promise<string> {
+      const command = buildShellCommand(cmd, randomBytes(6).toString("hex"));
+      let output = "";
+      const current = new ShellOutputParser(command, (text) => (output += text));
+      parser = current;
+      child.stdin.write(command.line);
+      await waitFor(() => current.done, `answer to ${cmd}`, timeoutMs);
+      parser = undefined;
+      if (current.status !== 0) throw new Error(`native UML: \`${cmd}\` exited with ${String(current.status)}:\n${output}`);
+      return output;
+    },
+    close,
+  };
+}
