@@ -81,7 +81,11 @@ export async function runMicro(shell: Shell, p: MicroParams, hooks: MicroHooks =
   return result;
 }
 
-/** Output between two marker lines that only the command's own run prints (the echoed input has "" in them). */
+/**
+ * Output between two marker lines that only the command's own run prints (the echoed input has "" in them).
+ * Printable markers, unlike cli/shell-protocol.ts's RS-framed ones, because they are read back from the
+ * page's xterm buffer, which drops control characters.
+ */
 export function markedCommand(cmd: string, token: string): { line: string; begin: string; end: string } {
   const begin = `${token}B`;
   const end = `${token}E`;
