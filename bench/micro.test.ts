@@ -36,7 +36,8 @@ describe("markedCommand and outputBetween", () => {
   });
 });
 
-describe("runMicro with umlab-bench built and run natively", () => {
+// Compiles and runs a real program: generous limits, since a loaded CI machine slows both down.
+describe("runMicro with umlab-bench built and run natively", { timeout: 60_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), "umlab-bench-test-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const recipe = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "images", "bench-tool", "build.sh");

@@ -8,7 +8,8 @@ import { DEFAULT_NET_CONFIG } from "../workers/net/stack.ts";
 import { startMcastSegment, type McastSegment } from "./mcast-segment.ts";
 import { startNativeUml, type NativeUml } from "./native-uml.ts";
 
-describe("NetStack with a native UML on its segment", () => {
+// Each test waits on a real guest, which a loaded machine can slow down a lot.
+describe("NetStack with a native UML on its segment", { timeout: 120_000 }, () => {
   let segment: McastSegment;
   let uml: NativeUml;
 
