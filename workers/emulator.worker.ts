@@ -439,6 +439,7 @@ class EmulatorWorker implements EmulatorApi {
     const merges = (running.meta.backing?.merges ?? 0) + 1;
     const next: MergedBacking = { file: `private-${merges}-${crypto.randomUUID().slice(0, 8)}.img`, size: running.backing.size, mtime: Math.floor(started / 1000), merges, mergedAt: started };
     let reply: string;
+    running.machine.umlRestarting("merging the disk, then booting UML again");
     try {
       // The host shuts UML down cleanly (its last writes reach the COW as usual), then runs uml_moo -d.
       reply = await running.machine.agentRequest(`merge ${next.file} ${next.mtime}`, 15 * 60_000);

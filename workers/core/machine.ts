@@ -241,6 +241,11 @@ export class Machine {
     await new Promise<void>((resolve) => emulator.add_listener("emulator-ready", () => resolve()));
   }
 
+  /** UML is going down to boot again (a merge): the lab is not ready until the new UML's shell says so. */
+  umlRestarting(reason: string): void {
+    this.setStage("uml-kernel", reason);
+  }
+
   /** Asks the host agent something (see images/initramfs/files/usr/sbin/umlab-agent). */
   agentRequest(command: string, timeoutMs?: number): Promise<string> {
     return this.agent.request(command, timeoutMs);
