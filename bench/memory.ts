@@ -29,7 +29,7 @@ async function children(): Promise<Map<number, number[]>> {
 }
 
 /** Every process in the tree under `rootPid`, the root included. */
-export async function processTreeMemory(rootPid: number): Promise<ProcessMemory[]> {
+async function processTreeMemory(rootPid: number): Promise<ProcessMemory[]> {
   const byParent = await children();
   const pids: number[] = [];
   const visit = (pid: number): void => {

@@ -6,7 +6,6 @@ export type Ipv4 = number;
 export type Mac = Uint8Array;
 
 export const BROADCAST_MAC: Mac = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-export const ZERO_IP: Ipv4 = 0;
 export const BROADCAST_IP: Ipv4 = 0xffffffff;
 
 /** A frame or packet too short or inconsistent to parse; the stack drops it and counts why. */
