@@ -2,7 +2,7 @@
 // datagram to a multicast group. A NetStack joins the segment as the gateway. TTL 0 keeps every frame
 // on this machine.
 import dgram from "node:dgram";
-import { NetStack, DEFAULT_NET_CONFIG, type NetConfig } from "../workers/net/stack.ts";
+import { NetStack, DEFAULT_NET_CONFIG, type NetConfig, type NetServices } from "../workers/net/stack.ts";
 import { macEquals, parseMac } from "../workers/net/wire.ts";
 
 export interface McastSegment {
@@ -12,10 +12,10 @@ export interface McastSegment {
   close(): Promise<void>;
 }
 
-export async function startMcastSegment(group: string, port: number, config: NetConfig = DEFAULT_NET_CONFIG): Promise<McastSegment> {
+export async function startMcastSegment(group: string, port: number, config: NetConfig = DEFAULT_NET_CONFIG, services: NetServices = {}): Promise<McastSegment> {
   const socket = dgram.createSocket({ type: "udp4", reuseAddr: true });
   const stackMac = parseMac(config.mac);
-  const stack = new NetStack((frame) => socket.send(frame, port, group), config);
+  const stack = new NetStack((frame) => socket.send(frame, port, group), config, services);
   socket.on("message", (frame) => {
     // Multicast loops our own frames back to us; only the guests' frames are for the stack.
     if (frame.length >= 12 && macEquals(frame.subarray(6, 12), stackMac)) return;

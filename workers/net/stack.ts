@@ -1,10 +1,12 @@
 // The guest's network, slirp style: one virtual Ethernet segment on which the stack plays the gateway
 // (10.0.2.2) and the DNS server (10.0.2.3), answers ARP and ping for them, and leases addresses by DHCP.
-// TCP and UDP NAT to the outside join here as transports (issue 4); until then other traffic is counted
-// and dropped.
+// TCP to any address outside the segment (and to the gateway, "the user's machine") is terminated here
+// and carried on by a TcpConnector; UDP other than DHCP and DNS is counted and dropped.
 import { buildDhcp, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPRELEASE, DHCPREQUEST, ipOption, LeaseTable, OPT_DNS, OPT_LEASE_TIME, OPT_MESSAGE_TYPE, OPT_REQUESTED_IP, OPT_ROUTER, OPT_SERVER_ID, OPT_SUBNET_MASK, optionIp, parseDhcp, u32Option, type DhcpMessage } from "./dhcp.ts";
 import { buildDnsResponse, DNS_PORT, parseDnsQuery, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_OK, TYPE_A, type DnsQuery } from "./dns.ts";
-import { buildIcmp, buildIpv4, buildUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp, parseIpv4, parseUdp, PROTO_ICMP, PROTO_UDP, type Ipv4Packet } from "./ip.ts";
+import { buildIcmp, buildIpv4, buildUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp, parseIpv4, parseUdp, PROTO_ICMP, PROTO_TCP, PROTO_UDP, type Ipv4Packet } from "./ip.ts";
+import { TcpNat } from "./tcp.ts";
+import { refuseAll, type OutsideStream, type StreamSink, type TcpConnector } from "./transport.ts";
 import { ARP_REPLY, ARP_REQUEST, buildArp, buildEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, parseArp, parseEthernet } from "./link.ts";
 import { BROADCAST_IP, BROADCAST_MAC, MalformedPacket, macEquals, parseIp, parseMac, type Ipv4, type Mac } from "./wire.ts";
 
@@ -42,11 +44,18 @@ export interface NetCounters {
   sent: number;
   malformed: number;
   fragments: number;
-  /** Well-formed traffic no service handles yet (e.g. TCP, until NAT exists). */
+  /** Well-formed traffic no service handles (e.g. UDP to the outside). */
   unhandled: number;
 }
 
+/** What carries the guest's traffic beyond the segment. */
+export interface NetServices {
+  /** Opens outside TCP streams; default: refuse every connection. */
+  tcp?: TcpConnector;
+}
+
 export class NetStack {
+  readonly tcp: TcpNat;
   readonly counters: NetCounters = { received: 0, sent: 0, malformed: 0, fragments: 0, unhandled: 0 };
   private readonly mac: Mac;
   private readonly gateway: Ipv4;
@@ -55,6 +64,8 @@ export class NetStack {
   private readonly network: Ipv4;
   private readonly leases: LeaseTable;
   private readonly hosts = new Map<string, Ipv4>();
+  /** Address → the name the DNS server gave it, so transports can connect by name. */
+  private readonly names = new Map<Ipv4, string>();
   /** IPv4 → MAC of guests, learnt from their ARP and IP traffic. */
   private readonly neighbours = new Map<Ipv4, Mac>();
 
@@ -62,6 +73,7 @@ export class NetStack {
     /** Delivers a frame to the guest side of the segment. */
     private readonly send: (frame: Uint8Array) => void,
     readonly config: NetConfig = DEFAULT_NET_CONFIG,
+    services: NetServices = {},
   ) {
     this.mac = parseMac(config.mac);
     this.gateway = parseIp(config.gateway);
@@ -70,6 +82,24 @@ export class NetStack {
     this.network = parseIp(config.network) & this.netmask;
     this.leases = new LeaseTable(parseIp(config.dhcpStart), config.dhcpCount);
     for (const [name, ip] of Object.entries(config.hosts)) this.hosts.set(name.toLowerCase().replace(/\.$/, ""), parseIp(ip));
+    for (const [name, ip] of this.hosts) this.names.set(ip, name);
+    this.tcp = new TcpNat((src, dst, segment) => this.toGuest(src, dst, PROTO_TCP, segment), {
+      connector: services.tcp ?? refuseAll("no TCP transport"),
+      localIp: this.gateway,
+      nameOf: (ip) => this.names.get(ip),
+    });
+  }
+
+  /** Opens a TCP connection from the gateway to a server in the guest (port forwards, the preview). */
+  connectToGuest(ip: string, port: number, outside: OutsideStream): Promise<StreamSink> {
+    return this.tcp.connectToGuest(parseIp(ip), port, outside);
+  }
+
+  /** An IP packet toward a guest whose MAC we learnt; dropped (counted) if we never heard from it. */
+  private toGuest(src: Ipv4, dst: Ipv4, protocol: number, payload: Uint8Array): void {
+    const mac = this.neighbours.get(dst);
+    if (mac) this.emitIp(mac, src, dst, protocol, payload);
+    else this.counters.unhandled++;
   }
 
   /** A frame from the guest. Malformed input is counted and dropped, never thrown. */
@@ -107,6 +137,7 @@ export class NetStack {
     }
     if (this.inSegment(packet.src)) this.neighbours.set(packet.src, srcMac);
     if (packet.protocol === PROTO_UDP) this.onUdp(srcMac, packet);
+    else if (packet.protocol === PROTO_TCP && (!this.inSegment(packet.dst) || this.own(packet.dst))) this.tcp.receive(packet.src, packet.dst, packet.payload);
     else if (packet.protocol === PROTO_ICMP && this.own(packet.dst)) this.onIcmp(srcMac, packet);
     else this.counters.unhandled++;
   }
