@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { buildDhcp, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPREQUEST, ipOption, OPT_DNS, OPT_MESSAGE_TYPE, OPT_REQUESTED_IP, OPT_ROUTER, OPT_SERVER_ID, optionIp, parseDhcp, type DhcpMessage } from "./dhcp.ts";
 import { CLASS_IN, RCODE_NXDOMAIN, RCODE_OK, TYPE_A, TYPE_AAAA } from "./dns.ts";
-import { buildIcmp, buildIpv4, buildUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp, parseIpv4, parseUdp, PROTO_ICMP, PROTO_UDP } from "./ip.ts";
+import { buildIcmp, buildIpv4, buildUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp, parseIpv4, parseUdp, PROTO_ICMP, PROTO_TCP, PROTO_UDP } from "./ip.ts";
 import { ARP_REPLY, ARP_REQUEST, buildArp, buildEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, parseArp, parseEthernet } from "./link.ts";
 import { NetStack, DEFAULT_NET_CONFIG } from "./stack.ts";
+import { ACK, buildTcp, parseTcp, PSH, SYN } from "./tcp.ts";
 import { BROADCAST_IP, BROADCAST_MAC, internetChecksum, ipToString, parseIp, parseMac, view } from "./wire.ts";
 
 const guestMac = parseMac("52:54:00:12:34:56");
@@ -116,7 +117,7 @@ describe("NetStack: ARP and ping", () => {
     view(fragment).setUint16(10, 0);
     view(fragment).setUint16(10, internetChecksum(fragment.subarray(0, 20)));
     stack.receive(buildEthernet(stackMac, guestMac, ETHERTYPE_IPV4, fragment));
-    stack.receive(ipFrame(parseIp("10.0.2.15"), parseIp("93.184.216.34"), 6, new Uint8Array(20)));
+    stack.receive(ipFrame(parseIp("10.0.2.15"), parseIp("93.184.216.34"), 47, new Uint8Array(20))); // GRE
     stack.receive(ipFrame(parseIp("10.0.2.15"), gw, PROTO_ICMP, buildIcmp(ICMP_ECHO_REQUEST, 0, new Uint8Array(8)), guestMac, otherMac));
     expect(out).toHaveLength(0);
     expect(stack.counters).toMatchObject({ fragments: 1, unhandled: 1, malformed: 0 });
@@ -215,8 +216,20 @@ describe("NetStack: DNS", () => {
 });
 
 describe("NetStack: hostile input", () => {
-  it("survives 100,000 random and mutated frames and still answers a ping afterwards", () => {
-    const { stack, out } = harness({ "lab.example": "10.0.2.2" });
+  it("survives 100,000 random and mutated frames (a SYN flood among them), stays bounded, and still serves ping and TCP", async () => {
+    const out: Uint8Array[] = [];
+    const streams: Uint8Array[][] = [];
+    const stack = new NetStack((f) => out.push(f), { ...DEFAULT_NET_CONFIG, hosts: { "lab.example": "10.0.2.2" } }, {
+      tcp: () => {
+        const received: Uint8Array[] = [];
+        streams.push(received);
+        return Promise.resolve({ write: (b) => received.push(b), end: () => {}, abort: () => {}, buffered: 0, pause: () => {}, resume: () => {} });
+      },
+    });
+    const guest = parseIp("10.0.2.15");
+    const web = parseIp("93.184.216.34");
+    const tcpFrame = (port: number, flags: number, seq: number, ack: number, payload = new Uint8Array(0)): Uint8Array =>
+      ipFrame(guest, web, PROTO_TCP, buildTcp(guest, web, { srcPort: port, dstPort: 80, seq, ack, flags, window: 65535, mss: 1460, windowScale: 7, payload }));
     let seed = 12345;
     const random = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
     const samples = [
@@ -224,6 +237,8 @@ describe("NetStack: hostile input", () => {
       ipFrame(parseIp("10.0.2.15"), gw, PROTO_ICMP, buildIcmp(ICMP_ECHO_REQUEST, 0, new Uint8Array(16))),
       ipFrame(parseIp("10.0.2.15"), dns, PROTO_UDP, buildUdp(parseIp("10.0.2.15"), dns, 40000, 53, dnsQuery("lab.example"))),
       buildEthernet(BROADCAST_MAC, guestMac, ETHERTYPE_ARP, buildArp({ op: ARP_REQUEST, senderMac: guestMac, senderIp: parseIp("10.0.2.15"), targetMac: new Uint8Array(6), targetIp: gw })),
+      tcpFrame(1000, SYN, 1, 0),
+      tcpFrame(1001, ACK | PSH, 2, 99, new Uint8Array(300)),
     ];
     const thrown: unknown[] = [];
     for (let i = 0; i < 100_000; i++) {
@@ -239,6 +254,8 @@ describe("NetStack: hostile input", () => {
           frame[at] = Math.floor(random() * 256);
         }
       }
+      // Every 50th frame is a well-formed SYN from a new port: a flood the connection cap must absorb.
+      if (i % 50 === 0) frame = tcpFrame(2000 + (i % 60000), SYN, i, 0);
       try {
         stack.receive(frame);
       } catch (err) {
@@ -249,7 +266,20 @@ describe("NetStack: hostile input", () => {
     expect(thrown).toEqual([]);
     expect(stack.counters.received).toBe(100_000);
     expect(stack.counters.malformed).toBeGreaterThan(10_000);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the flood's connects resolve
+    out.length = 0;
+    expect(stack.tcp.size).toBeLessThanOrEqual(512);
     stack.receive(samples[1] ?? new Uint8Array());
     expect(parseIcmp(parseIpv4(parseEthernet(out[0] ?? new Uint8Array()).payload).payload).type).toBe(ICMP_ECHO_REPLY);
+    // The flood filled the table; the guest's RSTs free it (as a guest's own timeouts would), then a
+    // fresh connection carries data.
+    stack.tcp.resetAll();
+    out.length = 0;
+    stack.receive(tcpFrame(7000, SYN, 5000, 0));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const synAck = parseTcp(parseIpv4(parseEthernet(out.at(-1) ?? new Uint8Array()).payload).payload, web, guest);
+    expect(synAck.flags).toBe(SYN | ACK);
+    stack.receive(tcpFrame(7000, ACK | PSH, 5001, synAck.seq + 1, new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n")));
+    expect(new TextDecoder().decode(streams.at(-1)?.[0])).toBe("GET / HTTP/1.0\r\n\r\n");
   }, 120_000);
 });
