@@ -5,7 +5,9 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { ArtifactSource } from "../workers/core/artifacts.ts";
-import { Machine, type MachineEvents, type MachineStart } from "../workers/core/machine.ts";
+import { Machine, type MachineEvents, type MachineStart, type NetworkAdapter } from "../workers/core/machine.ts";
+import { NetStack } from "../workers/net/stack.ts";
+import { nodeTcpConnector } from "./node-tcp.ts";
 import { createStateDisk, releaseBacking } from "../workers/core/state-disk.ts";
 import type { PersistentOverlay } from "../workers/disk/persistent-overlay.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "../workers/core/manifest.ts";
@@ -49,11 +51,14 @@ export interface NodeMachineOptions {
   start?: "cold" | "snapshot";
   /** Default: a fresh COW disk in memory. */
   stateDisk?: PersistentOverlay;
+  /** Default: the stack, with TCP to 10.0.2.2 reaching this machine's loopback. */
+  network?: NetworkAdapter;
 }
 
 export function createNodeMachine(imagesDir: string, manifest: ImageManifest, kernel: KernelFlavour, verbose: boolean, events: MachineEvents, options: NodeMachineOptions = {}): Machine {
   const snapshot = manifest.snapshots?.[kernel];
   const start: MachineStart = options.start === "snapshot" && snapshot ? { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB } : { kind: "cold" };
   const stateDisk = options.stateDisk ?? createStateDisk(releaseBacking(manifest));
-  return new Machine({ manifest, kernel, verbose, start, stateDisk, source: new FileArtifactSource(imagesDir), wasm: v86WasmPath() }, events);
+  const network = options.network ?? new NetStack(undefined, undefined, { tcp: nodeTcpConnector() });
+  return new Machine({ manifest, kernel, verbose, start, stateDisk, network, source: new FileArtifactSource(imagesDir), wasm: v86WasmPath() }, events);
 }

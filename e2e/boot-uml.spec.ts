@@ -27,7 +27,8 @@ test("/proc/filesystems in UML lists hostfs", async ({ booted }) => {
 
 test("ps on the host console lists UML's processes as host processes", async ({ booted }) => {
   await booted.page.getByTestId("tab-host").click();
-  const out = await booted.run("host", "ps -o pid,comm,args | grep [l]inux", /\d+ linux\s+\/opt\/uml\/lean\/linux umid=uml-/);
+  // The end marker is computed by the shell, so the echoed command line cannot match it: wait for all of ps's lines.
+  const out = await booted.run("host", "ps -o pid,comm,args | grep [l]inux; echo ps-end-$((6*7))", /\d+ linux\s+\/opt\/uml\/lean\/linux umid=uml-[^]*\nps-end-42/);
   // UML's kernel thread, its helpers and every UML user process are separate host processes.
   expect(out.split("\n").filter((l) => /\d+ linux\s+\/opt\/uml/.test(l)).length).toBeGreaterThanOrEqual(3);
   await booted.page.getByTestId("tab-uml").click();

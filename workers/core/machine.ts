@@ -11,7 +11,7 @@ import { PersistentOverlay } from "../disk/persistent-overlay.ts";
 import { ConsoleInputPump } from "./input-pump.ts";
 import { AgentChannel } from "./agent-channel.ts";
 import { releaseBacking, type BackingFile } from "./state-disk.ts";
-import { busOf, onVirtioConsoleOutput, virtioConsoleControlQueue } from "./v86-internals.ts";
+import { busOf, onVirtioConsoleOutput, virtioConsoleControlQueue, virtioNetReceiveQueue } from "./v86-internals.ts";
 
 export type ConsoleId = "uml" | "host";
 export const CONSOLE_IDS: readonly ConsoleId[] = ["uml", "host"];
@@ -79,6 +79,16 @@ export interface MachineOptions {
   verbose?: boolean;
   /** Extra UML kernel arguments. */
   umlArgs?: readonly string[];
+  /** The other end of the host's NIC (virtio-net); default none, and the guest's frames go nowhere. */
+  network?: NetworkAdapter;
+}
+
+/** The NIC seam: the machine hands the guest's frames to an adapter, which answers through `deliver`. */
+export interface NetworkAdapter {
+  /** A frame the guest sent. */
+  receive(frame: Uint8Array): void;
+  /** Called once the NIC exists: frames given to `deliver` reach the guest. */
+  attach(deliver: (frame: Uint8Array) => void): void;
 }
 
 // init_on_free=1: freed pages are zeroed, so a saved state (which stores only non-zero pages) stays small.
@@ -111,6 +121,8 @@ export function hostCommandLine(backing: BackingFile, uml: UmlLaunch): string {
 }
 
 const RESIZE_RETRY_MS = 20;
+const NIC_QUEUE_FRAMES = 512;
+const NIC_RETRY_MS = 2;
 /** Block size of the rootfs disk's overlay (ext4's block size): only a merge writes to it. */
 export const ROOT_BLOCK_SIZE = 4096;
 
@@ -132,6 +144,8 @@ export class Machine {
   private stopped = false;
   private pendingResize = false;
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly nicQueue: Uint8Array[] = [];
+  private nicTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly options: MachineOptions,
@@ -223,6 +237,9 @@ export class Machine {
       hda: rootfs as unknown as V86Image,
       hdb: this.stateDisk as unknown as V86Image,
       virtio_console: { type: "none" },
+      // Always present, so every saved state has the same devices; a restore keeps the guest's MAC.
+      net_device: { type: "virtio" },
+      preserve_mac_from_state_image: true,
       autostart: true,
       disable_keyboard: true,
       disable_mouse: true,
@@ -236,9 +253,38 @@ export class Machine {
     emulator.add_listener("serial0-output-byte", (byte) => this.onHostByte(byte));
     emulator.add_listener("virtio-console0-output-bytes", (bytes) => this.onUmlBytes(bytes));
     onVirtioConsoleOutput(emulator, 1, (bytes) => this.agent.receive(bytes));
+    const network = this.options.network;
+    if (network) {
+      emulator.add_listener("net0-send", (frame) => network.receive(frame));
+      network.attach((frame) => this.toNic(frame));
+    }
     this.umlInput = new ConsoleInputPump(emulator, 0);
     this.agentInput = new ConsoleInputPump(emulator, 1);
     await new Promise<void>((resolve) => emulator.add_listener("emulator-ready", () => resolve()));
+  }
+
+  /**
+   * A frame for the guest's NIC. v86 drops a frame when the guest has no receive buffer posted, so
+   * frames wait here (a bounded queue, like a NIC's FIFO) until the guest refills its ring.
+   */
+  private toNic(frame: Uint8Array): void {
+    if (this.nicQueue.length >= NIC_QUEUE_FRAMES) return; // a full FIFO drops, as hardware does; TCP recovers
+    this.nicQueue.push(frame);
+    this.flushNic();
+  }
+
+  private flushNic(): void {
+    const emulator = this.emulator;
+    if (!emulator || this.nicTimer !== undefined) return;
+    const queue = virtioNetReceiveQueue(emulator);
+    const bus = busOf(emulator);
+    while (this.nicQueue.length > 0 && (!queue || queue.has_request())) bus.send("net0-receive", this.nicQueue.shift());
+    if (this.nicQueue.length > 0) {
+      this.nicTimer = setTimeout(() => {
+        this.nicTimer = undefined;
+        this.flushNic();
+      }, NIC_RETRY_MS);
+    }
   }
 
   /** UML is going down to boot again (a merge): the lab is not ready until the new UML's shell says so. */
@@ -312,6 +358,8 @@ export class Machine {
     this.umlInput?.dispose();
     this.agentInput?.dispose();
     if (this.resizeTimer !== undefined) clearTimeout(this.resizeTimer);
+    if (this.nicTimer !== undefined) clearTimeout(this.nicTimer);
+    this.nicQueue.length = 0;
     if (emulator) await emulator.destroy();
     if (this.stageValue !== "error") this.setStage("halted", "stopped");
   }

@@ -12,7 +12,7 @@ interface VirtQueueLike {
 
 interface V86Internals {
   bus?: V86Bus;
-  v86?: { cpu?: { devices?: { virtio_console?: { virtio?: { queues?: VirtQueueLike[] } } } } };
+  v86?: { cpu?: { devices?: { virtio_console?: { virtio?: { queues?: VirtQueueLike[] } }; virtio_net?: { virtio?: { queues?: VirtQueueLike[] } } } } };
 }
 
 /** The emulator's event bus, used to send virtio-console input and resize events. */
@@ -40,4 +40,10 @@ export function virtioConsoleControlQueue(emulator: V86): VirtQueueLike | undefi
 /** Listens to a virtio-console port's output; v86.d.ts declares the event for port 0 only. */
 export function onVirtioConsoleOutput(emulator: V86, port: number, listener: (bytes: Uint8Array) => void): void {
   (emulator.add_listener as unknown as (event: string, fn: (bytes: Uint8Array) => void) => void).call(emulator, `virtio-console${port}-output-bytes`, listener);
+}
+
+/** virtio-net's receive queue: v86 drops (and logs) a frame that finds no guest buffer in it. */
+export function virtioNetReceiveQueue(emulator: V86): VirtQueueLike | undefined {
+  const queue = (emulator as unknown as V86Internals).v86?.cpu?.devices?.virtio_net?.virtio?.queues?.[0];
+  return typeof queue?.has_request === "function" ? queue : undefined;
 }

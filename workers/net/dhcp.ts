@@ -141,6 +141,15 @@ export class LeaseTable {
     return true;
   }
 
+  /** Records an address a MAC is seen using, if nobody holds it and the MAC holds nothing else. */
+  adopt(mac: Mac, ip: Ipv4): void {
+    if (!this.inRange(ip) || this.byIp.has(ip)) return; // the common case, without building a key
+    const key = macToString(mac);
+    if (this.byMac.has(key)) return;
+    this.byMac.set(key, ip);
+    this.byIp.set(ip, key);
+  }
+
   release(mac: Mac): void {
     const key = macToString(mac);
     const ip = this.byMac.get(key);
@@ -151,6 +160,11 @@ export class LeaseTable {
 
   leaseOf(mac: Mac): Ipv4 | undefined {
     return this.byMac.get(macToString(mac));
+  }
+
+  /** [MAC, address] pairs, MACs as "52:54:00:12:34:56". */
+  entries(): Array<[string, Ipv4]> {
+    return [...this.byMac];
   }
 
   private inRange(ip: Ipv4): boolean {

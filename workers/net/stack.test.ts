@@ -206,12 +206,128 @@ describe("NetStack: DNS", () => {
     expect(answer(out[1])).toMatchObject({ rcode: RCODE_OK, answers: 0 });
   });
 
+  it("gives other names stable stand-in addresses, and a TCP connection to one reaches the transport by name", async () => {
+    const targets: string[] = [];
+    const out: Uint8Array[] = [];
+    const stack = new NetStack((f) => out.push(f), { ...DEFAULT_NET_CONFIG, hosts: { "lab.example": "10.0.2.2" } }, {
+      nameAddresses: true,
+      tcp: (target) => {
+        targets.push(`${target.hostname ?? "?"} ${target.ip}:${target.port}`);
+        return Promise.reject(new Error("test"));
+      },
+    });
+    ask(stack, dnsQuery("www.Example.org"));
+    ask(stack, dnsQuery("other.example.org"));
+    ask(stack, dnsQuery("www.example.org"));
+    ask(stack, dnsQuery("lab.example"));
+    ask(stack, dnsQuery("bad_name!"));
+    const [first, second, again, configured, bad] = out.map(answer);
+    expect(first?.ip).toBe("198.18.0.1");
+    expect(second?.ip).toBe("198.18.0.2");
+    expect(again?.ip).toBe("198.18.0.1");
+    expect(configured?.ip).toBe("10.0.2.2");
+    expect(bad?.rcode).toBe(RCODE_NXDOMAIN);
+    const guest = parseIp("10.0.2.15");
+    const standIn = parseIp("198.18.0.1");
+    stack.receive(ipFrame(guest, standIn, PROTO_TCP, buildTcp(guest, standIn, { srcPort: 5555, dstPort: 80, seq: 1, ack: 0, flags: SYN, window: 1000, payload: new Uint8Array() })));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(targets).toEqual(["www.example.org 198.18.0.1:80"]);
+  });
+
+  it("answers queries sent to any server address, from the server the guest asked", () => {
+    const { stack, out } = harness({ "lab.example": "10.0.2.2" });
+    const guest = parseIp("10.0.2.15");
+    const google = parseIp("8.8.8.8");
+    stack.receive(ipFrame(guest, google, PROTO_UDP, buildUdp(guest, google, 40000, 53, dnsQuery("lab.example"))));
+    expect(answer(out[0])).toMatchObject({ rcode: RCODE_OK, ip: "10.0.2.2" });
+    expect(ipToString(parseIpv4(parseEthernet(out[0] ?? new Uint8Array()).payload).src)).toBe("8.8.8.8");
+  });
+
+  it("passes names the hosts table lacks to the outside resolver, and falls back when it fails", async () => {
+    const asked: string[] = [];
+    const out: Uint8Array[] = [];
+    const stack = new NetStack((f) => out.push(f), { ...DEFAULT_NET_CONFIG, hosts: { "lab.example": "10.0.2.2" } }, {
+      resolve: (query) => {
+        const id = view(query).getUint16(0);
+        asked.push(id.toString(16));
+        if (id === 0xdead) return Promise.reject(new Error("resolver down"));
+        // The resolver's own answer (an A record it made up), returned as is.
+        const reply = query.slice();
+        view(reply).setUint16(2, 0x8180);
+        return Promise.resolve(reply);
+      },
+    });
+    ask(stack, dnsQuery("lab.example", TYPE_A, 0x0001));
+    ask(stack, dnsQuery("www.example.org", TYPE_A, 0x0002));
+    ask(stack, dnsQuery("down.example.org", TYPE_A, 0xdead));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(asked).toEqual(["2", "dead"]);
+    const [local, outside, failed] = out.map(answer);
+    expect(local).toMatchObject({ id: 1, ip: "10.0.2.2" });
+    expect(outside).toMatchObject({ id: 2, rcode: RCODE_OK });
+    expect(failed).toMatchObject({ id: 0xdead, rcode: RCODE_NXDOMAIN });
+    expect(stack.counters.dnsFailures).toBe(1);
+  });
+
   it("counts a query with a compression loop as malformed", () => {
     const { stack, out } = harness();
     const query = new Uint8Array([0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1]);
     ask(stack, query);
     expect(out).toHaveLength(0);
     expect(stack.counters.malformed).toBe(1);
+  });
+});
+
+describe("NetStack: UDP NAT and leases", () => {
+  const guest = parseIp("10.0.2.15");
+  const far = parseIp("192.0.2.7");
+
+  it("carries each guest UDP flow to the connector and its replies back from the target's address", async () => {
+    const out: Uint8Array[] = [];
+    const sent: string[] = [];
+    const targets: string[] = [];
+    let reply: ((bytes: Uint8Array) => void) | undefined;
+    const stack = new NetStack((f) => out.push(f), DEFAULT_NET_CONFIG, {
+      udp: (target, sink) => {
+        targets.push(`${target.ip}:${target.port}`);
+        reply = (bytes) => sink.datagram(bytes);
+        return Promise.resolve({ send: (bytes) => sent.push(new TextDecoder().decode(bytes)), close: () => {} });
+      },
+    });
+    stack.receive(ipFrame(guest, far, PROTO_UDP, buildUdp(guest, far, 4000, 7777, new TextEncoder().encode("one"))));
+    stack.receive(ipFrame(guest, far, PROTO_UDP, buildUdp(guest, far, 4000, 7777, new TextEncoder().encode("two"))));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(targets).toEqual(["192.0.2.7:7777"]);
+    expect(sent).toEqual(["one", "two"]);
+    expect(stack.udpFlowCount).toBe(1);
+    reply?.(new TextEncoder().encode("pong"));
+    const ip = parseIpv4(parseEthernet(out[0] ?? new Uint8Array()).payload);
+    const udp = parseUdp(ip.payload, ip.src, ip.dst);
+    expect([ipToString(ip.src), udp.srcPort, ipToString(ip.dst), udp.dstPort, new TextDecoder().decode(udp.payload)]).toEqual(["192.0.2.7", 7777, "10.0.2.15", 4000, "pong"]);
+  });
+
+  it("forgets a flow the connector refused, and drops UDP when there is no connector", async () => {
+    const refusing = new NetStack(() => {}, DEFAULT_NET_CONFIG, { udp: () => Promise.reject(new Error("no UDP on this relay")) });
+    refusing.receive(ipFrame(guest, far, PROTO_UDP, buildUdp(guest, far, 4000, 7777, new Uint8Array([1]))));
+    expect(refusing.udpFlowCount).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(refusing.udpFlowCount).toBe(0);
+    const { stack } = harness();
+    stack.receive(ipFrame(guest, far, PROTO_UDP, buildUdp(guest, far, 4000, 7777, new Uint8Array([1]))));
+    expect(stack.counters.unhandled).toBe(1);
+  });
+
+  it("lists leases, including an address a restored guest is seen using", () => {
+    const { stack, out } = harness();
+    stack.receive(dhcp(DHCPDISCOVER, otherMac));
+    const offered = dhcpReply(out[0]).yiaddr;
+    stack.receive(dhcp(DHCPREQUEST, otherMac, [[OPT_REQUESTED_IP, ipOption(offered)]]));
+    stack.receive(ipFrame(parseIp("10.0.2.20"), gw, PROTO_ICMP, buildIcmp(ICMP_ECHO_REQUEST, 0, new Uint8Array(8))));
+    expect(stack.leaseList()).toEqual([
+      { mac: "52:54:00:12:34:57", ip: ipToString(offered) },
+      { mac: "52:54:00:12:34:56", ip: "10.0.2.20" },
+    ]);
+    expect(stack.leaseOf("52:54:00:12:34:56")).toBe("10.0.2.20");
   });
 });
 

@@ -1,14 +1,16 @@
 // The guest's network, slirp style: one virtual Ethernet segment on which the stack plays the gateway
 // (10.0.2.2) and the DNS server (10.0.2.3), answers ARP and ping for them, and leases addresses by DHCP.
 // TCP to any address outside the segment (and to the gateway, "the user's machine") is terminated here
-// and carried on by a TcpConnector; UDP other than DHCP and DNS is counted and dropped.
+// and carried on by a TcpConnector. DNS (UDP 53 to any address) is answered here: the hosts table
+// first, then an outside resolver (the relay, DNS-over-HTTPS) or stand-in addresses. Other UDP goes to a
+// UdpConnector when there is one (the relay), else it is counted and dropped.
 import { buildDhcp, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPRELEASE, DHCPREQUEST, ipOption, LeaseTable, OPT_DNS, OPT_LEASE_TIME, OPT_MESSAGE_TYPE, OPT_REQUESTED_IP, OPT_ROUTER, OPT_SERVER_ID, OPT_SUBNET_MASK, optionIp, parseDhcp, u32Option, type DhcpMessage } from "./dhcp.ts";
 import { buildDnsResponse, DNS_PORT, parseDnsQuery, RCODE_NOTIMP, RCODE_NXDOMAIN, RCODE_OK, TYPE_A, type DnsQuery } from "./dns.ts";
 import { buildIcmp, buildIpv4, buildUdp, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, parseIcmp, parseIpv4, parseUdp, PROTO_ICMP, PROTO_TCP, PROTO_UDP, type Ipv4Packet } from "./ip.ts";
 import { TcpNat } from "./tcp.ts";
-import { refuseAll, type OutsideStream, type StreamSink, type TcpConnector } from "./transport.ts";
+import { refuseAll, type DnsResolver, type OutsideDatagrams, type OutsideStream, type StreamSink, type TcpConnector, type UdpConnector } from "./transport.ts";
 import { ARP_REPLY, ARP_REQUEST, buildArp, buildEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4, parseArp, parseEthernet } from "./link.ts";
-import { BROADCAST_IP, BROADCAST_MAC, MalformedPacket, macEquals, parseIp, parseMac, type Ipv4, type Mac } from "./wire.ts";
+import { BROADCAST_IP, BROADCAST_MAC, ipToString, MalformedPacket, macEquals, parseIp, parseMac, type Ipv4, type Mac } from "./wire.ts";
 
 export interface NetConfig {
   /** The segment, e.g. 10.0.2.0, and its mask. */
@@ -46,17 +48,47 @@ export interface NetCounters {
   fragments: number;
   /** Well-formed traffic no service handles (e.g. UDP to the outside). */
   unhandled: number;
+  /** DNS questions the outside resolver failed to answer. */
+  dnsFailures: number;
 }
 
 /** What carries the guest's traffic beyond the segment. */
 export interface NetServices {
   /** Opens outside TCP streams; default: refuse every connection. */
   tcp?: TcpConnector;
+  /**
+   * Answer names outside the hosts table with a stand-in address from 198.18.0.0/15 (reserved for
+   * testing, never routed), remembered per name: TCP to it reaches the transport by name, which resolves
+   * it outside (the relay, or fetch). Without this, such names get NXDOMAIN.
+   */
+  nameAddresses?: boolean;
+  /** Answers DNS questions the hosts table does not (the relay, DNS-over-HTTPS); tried before stand-ins. */
+  resolve?: DnsResolver;
+  /** Carries UDP flows other than DHCP and DNS (the relay); without it they are counted and dropped. */
+  udp?: UdpConnector;
 }
+
+/** One lease as the UI shows it. */
+export interface LeaseInfo {
+  mac: string;
+  ip: string;
+}
+
+/** UDP flows are forgotten after this long without a datagram either way, as NATs do. */
+const UDP_IDLE_MS = 60_000;
+const UDP_MAX_FLOWS = 256;
+
+interface UdpFlow {
+  outside: Promise<OutsideDatagrams | undefined>;
+  lastUsed: number;
+}
+
+const STAND_IN_FIRST = 0xc6120001; // 198.18.0.1
+const STAND_IN_COUNT = 0x1fffe;
 
 export class NetStack {
   readonly tcp: TcpNat;
-  readonly counters: NetCounters = { received: 0, sent: 0, malformed: 0, fragments: 0, unhandled: 0 };
+  readonly counters: NetCounters = { received: 0, sent: 0, malformed: 0, fragments: 0, unhandled: 0, dnsFailures: 0 };
   private readonly mac: Mac;
   private readonly gateway: Ipv4;
   private readonly dns: Ipv4;
@@ -69,12 +101,21 @@ export class NetStack {
   /** IPv4 → MAC of guests, learnt from their ARP and IP traffic. */
   private readonly neighbours = new Map<Ipv4, Mac>();
 
+  private readonly nameAddresses: boolean;
+  private readonly resolver: DnsResolver | undefined;
+  private readonly udp: UdpConnector | undefined;
+  private readonly udpFlows = new Map<string, UdpFlow>();
+  private nextStandIn = 0;
+
   constructor(
-    /** Delivers a frame to the guest side of the segment. */
-    private readonly send: (frame: Uint8Array) => void,
+    /** Delivers a frame to the guest side of the segment (or later, through attach). */
+    private send: (frame: Uint8Array) => void = () => {},
     readonly config: NetConfig = DEFAULT_NET_CONFIG,
     services: NetServices = {},
   ) {
+    this.nameAddresses = services.nameAddresses ?? false;
+    this.resolver = services.resolve;
+    this.udp = services.udp;
     this.mac = parseMac(config.mac);
     this.gateway = parseIp(config.gateway);
     this.dns = parseIp(config.dns);
@@ -88,6 +129,11 @@ export class NetStack {
       localIp: this.gateway,
       nameOf: (ip) => this.names.get(ip),
     });
+  }
+
+  /** Where frames for the guest go from now on: the machine's NIC, once it exists. */
+  attach(deliver: (frame: Uint8Array) => void): void {
+    this.send = deliver;
   }
 
   /** Opens a TCP connection from the gateway to a server in the guest (port forwards, the preview). */
@@ -135,7 +181,12 @@ export class NetStack {
       this.counters.fragments++;
       return;
     }
-    if (this.inSegment(packet.src)) this.neighbours.set(packet.src, srcMac);
+    if (this.inSegment(packet.src)) {
+      this.neighbours.set(packet.src, srcMac);
+      // A guest restored from a saved state keeps the lease an earlier stack gave it: record it, so DHCP
+      // never hands the same address to another MAC.
+      this.leases.adopt(srcMac, packet.src);
+    }
     if (packet.protocol === PROTO_UDP) this.onUdp(srcMac, packet);
     else if (packet.protocol === PROTO_TCP && (!this.inSegment(packet.dst) || this.own(packet.dst))) this.tcp.receive(packet.src, packet.dst, packet.payload);
     else if (packet.protocol === PROTO_ICMP && this.own(packet.dst)) this.onIcmp(srcMac, packet);
@@ -159,21 +210,122 @@ export class NetStack {
     const udp = parseUdp(packet.payload, packet.src, packet.dst);
     if (udp.dstPort === DHCP_SERVER_PORT && (packet.dst === BROADCAST_IP || this.own(packet.dst))) {
       this.onDhcp(srcMac, parseDhcp(udp.payload));
-    } else if (udp.dstPort === DNS_PORT && this.own(packet.dst)) {
-      const reply = this.answerDns(parseDnsQuery(udp.payload));
-      this.emitIp(srcMac, packet.dst, packet.src, PROTO_UDP, buildUdp(packet.dst, packet.src, DNS_PORT, udp.srcPort, reply));
+    } else if (udp.dstPort === DNS_PORT && (this.own(packet.dst) || !this.inSegment(packet.dst))) {
+      // Any server address: `nslookup name 8.8.8.8` is answered here too, as slirp does.
+      const reply = (bytes: Uint8Array): void => this.emitIp(srcMac, packet.dst, packet.src, PROTO_UDP, buildUdp(packet.dst, packet.src, DNS_PORT, udp.srcPort, bytes));
+      const query = parseDnsQuery(udp.payload);
+      const local = this.answerLocally(query);
+      if (local) reply(local);
+      else if (this.resolver) this.resolveOutside(query, udp.payload, reply);
+      else reply(this.answerStandIn(query));
+    } else if (this.udp && !this.inSegment(packet.dst)) {
+      this.forwardUdp(packet.src, udp.srcPort, packet.dst, udp.dstPort, udp.payload);
     } else {
       this.counters.unhandled++;
     }
   }
 
-  private answerDns(query: DnsQuery): Uint8Array {
+  /** The hosts table's answer, or a refusal of what no resolver should see; undefined to ask further. */
+  private answerLocally(query: DnsQuery): Uint8Array | undefined {
     const question = query.questions[0];
     if (query.questions.length !== 1 || !question || (query.flags & 0x7800) !== 0) return buildDnsResponse(query, RCODE_NOTIMP);
     const ip = this.hosts.get(question.name);
-    if (ip === undefined) return buildDnsResponse(query, RCODE_NXDOMAIN);
+    if (ip === undefined) return undefined;
     // A name we know has no AAAA record: an empty answer, not NXDOMAIN, so the client tries A.
     return buildDnsResponse(query, RCODE_OK, question.type === TYPE_A ? [ip] : []);
+  }
+
+  private answerStandIn(query: DnsQuery): Uint8Array {
+    const question = query.questions[0];
+    const ip = question ? this.standIn(question.name) : undefined;
+    if (!question || ip === undefined) return buildDnsResponse(query, RCODE_NXDOMAIN);
+    return buildDnsResponse(query, RCODE_OK, question.type === TYPE_A ? [ip] : []);
+  }
+
+  /** Asks the outside resolver; if it fails, a stand-in or NXDOMAIN answers at once rather than a guest timeout. */
+  private resolveOutside(query: DnsQuery, raw: Uint8Array, reply: (bytes: Uint8Array) => void): void {
+    const resolver = this.resolver;
+    if (!resolver) return;
+    resolver(raw.slice()).then(
+      (answer) => reply(answer),
+      () => {
+        this.counters.dnsFailures++;
+        reply(this.answerStandIn(query));
+      },
+    );
+  }
+
+  /** One NAT flow per (guest address, guest port, target): replies come back from the target's address. */
+  private forwardUdp(src: Ipv4, srcPort: number, dst: Ipv4, dstPort: number, payload: Uint8Array): void {
+    const udp = this.udp;
+    if (!udp) return;
+    const key = `${src}:${srcPort}>${dst}:${dstPort}`;
+    const now = Date.now();
+    let flow = this.udpFlows.get(key);
+    if (!flow) {
+      this.expireUdp(now);
+      if (this.udpFlows.size >= UDP_MAX_FLOWS) {
+        this.counters.unhandled++;
+        return;
+      }
+      const target = { ip: ipToString(dst), port: dstPort, hostname: this.names.get(dst) };
+      const created: UdpFlow = { lastUsed: now, outside: Promise.resolve(undefined) };
+      created.outside = udp(target, {
+        datagram: (bytes) => {
+          created.lastUsed = Date.now();
+          this.toGuest(dst, src, PROTO_UDP, buildUdp(dst, src, dstPort, srcPort, bytes));
+        },
+        error: () => {
+          if (this.udpFlows.get(key) === created) this.udpFlows.delete(key);
+        },
+      }).catch(() => {
+        if (this.udpFlows.get(key) === created) this.udpFlows.delete(key);
+        return undefined;
+      });
+      flow = created;
+      this.udpFlows.set(key, flow);
+    }
+    flow.lastUsed = now;
+    const bytes = payload.slice();
+    void flow.outside.then((outside) => outside?.send(bytes));
+  }
+
+  private expireUdp(now: number): void {
+    for (const [key, flow] of this.udpFlows) {
+      if (now - flow.lastUsed < UDP_IDLE_MS) continue;
+      this.udpFlows.delete(key);
+      void flow.outside.then((outside) => outside?.close());
+    }
+  }
+
+  /** Open UDP flows (for the UI and tests). */
+  get udpFlowCount(): number {
+    return this.udpFlows.size;
+  }
+
+  /** Every DHCP lease and adopted address, for the UI and the preview. */
+  leaseList(): LeaseInfo[] {
+    return this.leases.entries().map(([mac, ip]) => ({ mac, ip: ipToString(ip) }));
+  }
+
+  /** The address leased to `mac` ("52:54:00:12:34:56"), if any. */
+  leaseOf(mac: string): string | undefined {
+    const ip = this.leases.leaseOf(parseMac(mac));
+    return ip === undefined ? undefined : ipToString(ip);
+  }
+
+  /** The stand-in address for a name (see NetServices.nameAddresses), the same one each time. */
+  private standIn(name: string): Ipv4 | undefined {
+    if (!this.nameAddresses || !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(name)) return undefined;
+    const known = this.hosts.get(name);
+    if (known !== undefined) return known;
+    // Reused round-robin once the range is spent; a guest holding a very old answer then reaches a newer name.
+    const ip = STAND_IN_FIRST + (this.nextStandIn++ % STAND_IN_COUNT);
+    const previous = this.names.get(ip);
+    if (previous !== undefined) this.hosts.delete(previous);
+    this.hosts.set(name, ip);
+    this.names.set(ip, name);
+    return ip;
   }
 
   private onDhcp(srcMac: Mac, request: DhcpMessage): void {

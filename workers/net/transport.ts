@@ -46,3 +46,22 @@ export type TcpConnector = (target: TcpTarget, sink: StreamSink) => Promise<Outs
 
 /** A connector that refuses everything, with a reason (e.g. "no relay configured"). */
 export const refuseAll = (reason: string): TcpConnector => () => Promise.reject(new Error(reason));
+
+/** Replies for one UDP flow the guest opened, pushed by a transport. */
+export interface DatagramSink {
+  datagram(bytes: Uint8Array): void;
+  /** The flow is over (the transport failed or closed it); the stack forgets it. */
+  error(reason: string): void;
+}
+
+/** The outside end of one UDP flow (guest address and port ↔ target). */
+export interface OutsideDatagrams {
+  send(bytes: Uint8Array): void;
+  close(): void;
+}
+
+/** Opens a UDP flow to `target`; rejects when the transport has no UDP (e.g. no relay). */
+export type UdpConnector = (target: TcpTarget, sink: DatagramSink) => Promise<OutsideDatagrams>;
+
+/** Answers one raw DNS query (the UDP payload) with a raw reply, from some resolver outside. */
+export type DnsResolver = (query: Uint8Array) => Promise<Uint8Array>;
