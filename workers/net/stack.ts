@@ -308,9 +308,11 @@ export class NetStack {
     return this.leases.entries().map(([mac, ip]) => ({ mac, ip: ipToString(ip) }));
   }
 
-  /** The address leased to `mac` ("52:54:00:12:34:56"), if any. */
+  /** The address leased to `mac` ("52:54:00:12:34:56"), else one it was seen using (a static setup). */
   leaseOf(mac: string): string | undefined {
-    const ip = this.leases.leaseOf(parseMac(mac));
+    const wanted = parseMac(mac);
+    let ip = this.leases.leaseOf(wanted);
+    if (ip === undefined) for (const [address, seen] of this.neighbours) if (this.inSegment(address) && macEquals(seen, wanted)) ip = address;
     return ip === undefined ? undefined : ipToString(ip);
   }
 
