@@ -12,9 +12,12 @@ export function dohResolver(fetchFn: FetchFunction, url: string, timeoutMs = 500
     try {
       const response = await fetchFn(url, {
         method: "POST",
-        headers: { "content-type": "application/dns-message", accept: "application/dns-message" },
+        headers: [["content-type", "application/dns-message"], ["accept", "application/dns-message"]],
         body: query.slice(),
         signal: controller.signal,
+        redirect: "follow",
+        cache: "no-store",
+        credentials: "omit",
       });
       if (!response.ok) throw new Error(`DNS-over-HTTPS answered HTTP ${response.status}`);
       if (!(response.headers.get("content-type") ?? "").startsWith("application/dns-message")) throw new Error("DNS-over-HTTPS answered something other than application/dns-message");

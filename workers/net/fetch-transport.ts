@@ -5,7 +5,20 @@ import { RequestParser, headerTokens, latin1Bytes, startResponse, type BodyFrami
 import type { OutsideStream, StreamSink, TcpConnector, TcpTarget } from "./transport.ts";
 
 /** The fetch to call: the global one in a worker or Node, or a wrapper. Passed in so this module stays pure. */
-export type FetchFunction = (url: string, init: RequestInit) => Promise<Response>;
+export type FetchFunction = (url: string, init: FetchInit) => Promise<Response>;
+
+/** The part of RequestInit used here, spelled out so this core type-checks under DOM, WebWorker and Node libs. */
+export interface FetchInit {
+  method: string;
+  headers: [string, string][];
+  redirect: "manual" | "follow";
+  cache: "no-store";
+  credentials: FetchCredentials;
+  signal: AbortSignal;
+  body?: Uint8Array<ArrayBuffer>;
+}
+
+export type FetchCredentials = "omit" | "same-origin" | "include";
 
 export interface AllowRule {
   /**
@@ -32,7 +45,7 @@ export interface FetchConnectorOptions {
   /** Request bodies are collected whole before fetch (browsers cannot stream uploads over HTTP/1.1). Default 16 MiB. */
   maxRequestBody?: number;
   /** fetch's credentials mode. Default "omit": the guest must not send the page's cookies. */
-  credentials?: RequestCredentials;
+  credentials?: FetchCredentials;
 }
 
 const DEFAULT_MAX_REQUEST_BODY = 16 * 1024 * 1024;
@@ -343,7 +356,7 @@ class FetchStream implements OutsideStream {
       const lower = name.toLowerCase();
       if (!DROP_REQUEST.has(lower) && !connectionTokens.has(lower)) headers.push([name, value]);
     }
-    const init: RequestInit = {
+    const init: FetchInit = {
       method: head.method,
       headers,
       // The guest sees redirects itself, as from a real server (wget and curl follow them as they choose).
