@@ -29,7 +29,27 @@ export default tseslint.config(
           patterns: [
             { group: ["**/workers/**", "!**/workers/api.ts"], message: "src/ may import only the worker API types (workers/api.ts).", allowTypeImports: true },
             { group: ["**/workers/api.ts"], message: "Use `import type` for the worker API.", allowTypeImports: true },
+            { group: ["**/sw/**", "!**/sw/protocol.ts"], message: "src/ may import only the preview's message types (sw/protocol.ts).", allowTypeImports: true },
+            { group: ["**/sw/protocol.ts"], message: "Use `import type` for the preview's messages.", allowTypeImports: true },
             { group: ["node:*", "**/cli/**", "**/images/**"], message: "src/ runs in the browser." },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The preview Service Worker is served as one transformed file: it may import types, never values.
+    files: ["sw/**/*.ts"],
+    ignores: ["**/*.test.ts"],
+    languageOptions: { globals: globals.serviceworker },
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/workers/**", "!**/workers/api.ts"], message: "sw/ may import only the worker API types (workers/api.ts)." },
+            { group: ["*", "!./protocol.ts", "!../workers/api.ts"], message: "sw/ may import types only from workers/api.ts and sw/protocol.ts." },
+            { group: ["./protocol.ts", "../workers/api.ts"], message: "sw/ is one file at run time: use `import type`.", allowTypeImports: true },
           ],
         },
       ],
@@ -53,7 +73,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["cli/**/*.ts", "images/**/*.ts", "scripts/**/*.ts", "e2e/**/*.ts", "bench/**/*.ts", "*.ts", "*.js", "bin/**/*.js"],
+    files: ["cli/**/*.ts", "images/**/*.ts", "scripts/**/*.ts", "e2e/**/*.ts", "bench/**/*.ts", "sw/**/*.test.ts", "*.ts", "*.js", "bin/**/*.js"],
     languageOptions: { globals: globals.node },
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["**/src/**"], message: "Node code never imports the page." }] }],

@@ -4,8 +4,9 @@ import { cp } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import type { Connect, Plugin } from "vite";
+import { transformWithEsbuild, type Connect, type Plugin } from "vite";
 import { defineConfig } from "vitest/config";
+import { umlabWisp } from "./scripts/wisp-relay.ts";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const imagesOut = path.join(root, "images", "out");
@@ -80,15 +81,62 @@ function v86WasmGz(): Plugin {
   };
 }
 
+/** What the server says for /guest/… when no Service Worker answered: the preview lives in the lab tab. */
+function previewWithoutWorker(): Connect.NextHandleFunction {
+  return (_req, res) => {
+    res.statusCode = 503;
+    res.setHeader("Content-Type", "text/plain; charset=utf-8");
+    res.setHeader("Cache-Control", "no-store");
+    res.end("Open the lab: the preview is served by the UML running in it.\n\nThis address is answered by the lab page's Service Worker, which is not installed in this browser yet. Open the umlab page (/), wait for UML to be ready, then reload this address.\n");
+  };
+}
+
+/**
+ * The preview Service Worker, sw/guest-sw.ts, as one classic script at /guest-sw.js: transformed on each
+ * request in dev, emitted at the root of dist in a build (its scope /guest/ must lie under its own path).
+ */
+function guestServiceWorker(): Plugin {
+  const source = path.join(root, "sw", "guest-sw.ts");
+  const compile = async (minify: boolean): Promise<string> =>
+    (await transformWithEsbuild(readFileSync(source, "utf8"), source, { loader: "ts", format: "iife", target: "es2022", minify })).code;
+  let serving = false;
+  return {
+    name: "umlab-guest-sw",
+    configResolved(config) {
+      serving = config.command === "serve";
+    },
+    configureServer(server) {
+      server.middlewares.use("/guest-sw.js", (_req, res, next) => {
+        compile(false).then(
+          (code) => {
+            res.setHeader("Content-Type", "text/javascript; charset=utf-8");
+            res.setHeader("Cache-Control", "no-cache");
+            res.end(code);
+          },
+          (err: unknown) => next(err),
+        );
+      });
+      server.middlewares.use("/guest/", previewWithoutWorker());
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use("/guest/", previewWithoutWorker());
+    },
+    async generateBundle() {
+      if (!serving) this.emitFile({ type: "asset", fileName: "guest-sw.js", source: await compile(true) });
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [umlabImages(), v86WasmGz()],
+  // umlabWisp: the guest's TCP relay at /wisp/, on loopback only (scripts/wisp-relay.ts, docs/networking.md).
+  plugins: [umlabImages(), v86WasmGz(), guestServiceWorker(), umlabWisp()],
   // The worker is bundled on its own, with its own plugins.
   worker: { format: "es", plugins: () => [v86WasmGz()] },
   server: { host: "127.0.0.1", port: 5173, strictPort: false },
   preview: { host: "127.0.0.1", port: 4173 },
   build: { target: "es2022", sourcemap: true },
   test: {
-    include: ["{src,workers,cli,images,scripts,bench}/**/*.test.ts"],
+    include: ["{src,sw,workers,cli,images,scripts,bench}/**/*.test.ts"],
     environment: "node",
   },
 });

@@ -14,6 +14,7 @@ import type { ConsoleId } from "../workers/api.ts";
 import { markedCommand, NATIVE_PARAMS, outputBetween, runMicro, V86_PARAMS, type MicroResult, type Shell } from "./micro.ts";
 import { startNativeUml } from "../cli/native-uml.ts";
 import { browserMemory, type BrowserMemory } from "./memory.ts";
+import { measureNetwork, startLoopbackServer, type LoopbackServer, type NetworkSample } from "./network.ts";
 import { formatRatio, ratio, stats, statsByField, statsRow, type Ratio, type Stats } from "./report.ts";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -167,6 +168,35 @@ async function pageMicro(browser: Browser): Promise<PageMicro> {
   });
 }
 
+/** A URL nothing answers at inside the guest: wget's start-up and a local refusal, subtracted from requests. */
+const REFUSED_URL = "http://127.0.0.1:1/";
+
+/**
+ * The network figures, each in a fresh tab: UML through the page's fetch transport and through the Wisp
+ * relay; the host Linux through fetch too; and the host Linux through v86's own fetch backend (the peer),
+ * which reaches the loopback server as http://<port>.external.
+ */
+async function pageNetwork(browser: Browser, server: LoopbackServer): Promise<Record<string, NetworkSample>> {
+  const loopback = `http://10.0.2.2:${server.port}`;
+  const relay = `ws://127.0.0.1:${port}/wisp/`;
+  const samples: Record<string, NetworkSample> = {};
+  const inTab = (url: string, measure: (page: Page) => Promise<void>): Promise<void> => inFreshContext(browser, async (context) => measure((await visit(context, url)).page));
+  await inTab(`${base}/?relay=none`, async (page) => {
+    samples["uml.fetch"] = await measureNetwork(pageShell(page, "uml"), loopback, REFUSED_URL);
+    samples["host.fetch"] = await measureNetwork(pageShell(page, "host"), loopback, REFUSED_URL);
+  });
+  await inTab(`${base}/?relay=${encodeURIComponent(relay)}`, async (page) => {
+    samples["uml.relay"] = await measureNetwork(pageShell(page, "uml"), loopback, REFUSED_URL);
+  });
+  await inTab(`${base}/?relay=none&net=v86-fetch`, async (page) => {
+    const host = pageShell(page, "host");
+    // v86's backend has its own DHCP server and addresses (192.168.86.0/24): take a lease from it.
+    await host.run("route del default 2>/dev/null; udhcpc -i br0 -n -q -s /usr/share/udhcpc/default.script >/dev/null 2>&1; ip route replace default via 192.168.86.1 dev br0");
+    samples["host.v86-fetch"] = await measureNetwork(host, `http://${server.port}.external`, REFUSED_URL);
+  });
+  return samples;
+}
+
 interface Machine {
   cores: number;
   cpu: string;
@@ -182,6 +212,7 @@ async function main(): Promise<void> {
   const starts: Record<string, { promptMs: Stats; bytes: Stats; samples: StartSample[] }> = {};
   const pageRuns: PageMicro[] = [];
   const nativeRuns: MicroResult[] = [];
+  const networkRuns: Record<string, NetworkSample>[] = [];
   const figure = async (name: string, measure: () => Promise<StartSample>): Promise<void> => {
     if (!wanted(name)) return;
     const samples: StartSample[] = [];
@@ -218,6 +249,18 @@ async function main(): Promise<void> {
         await native.close();
       }
     }
+    if (wanted("network")) {
+      const loopbackServer = await startLoopbackServer();
+      try {
+        for (let i = 0; i < runs; i++) {
+          const r = await pageNetwork(browser, loopbackServer);
+          console.log(`network #${i + 1}: ${Object.entries(r).map(([k, v]) => `${k} ${v.downloadMiBps.toFixed(2)} MiB/s, ${v.requestMs.toFixed(0)} ms/request`).join("; ")}`);
+          networkRuns.push(r);
+        }
+      } finally {
+        await loopbackServer.close();
+      }
+    }
   } finally {
     await browser.close();
     await server.close();
@@ -229,6 +272,7 @@ async function main(): Promise<void> {
   const memory = statsByField(pageRuns.map((r) => r.memory));
   const disk = statsByField(pageRuns.map((r) => ({ commitMs: r.commitMs, overlayBytes16MiB: r.overlayBytes16MiB })));
   const target = (ms: number): Stats => ({ median: ms, min: ms, max: ms, n: 1 });
+  const network = Object.fromEntries([...new Set(networkRuns.flatMap((r) => Object.keys(r)))].map((k) => [k, statsByField(networkRuns.flatMap((r) => (r[k] ? [r[k]] : [])))]));
   const ratios: Ratio[] = [
     ratio("cold boot (lean) / 6 s target", starts["coldBoot.lean"]?.promptMs, target(6000), "≤ 1"),
     ratio("cold boot (debian) / 6 s target", starts["coldBoot.debian"]?.promptMs, target(6000), "≤ 1"),
@@ -240,6 +284,8 @@ async function main(): Promise<void> {
     ratio("syscall: UML in v86 / host in v86", umlInV86.syscallUs, hostInV86.syscallUs),
     ratio("CPU loop: UML in v86 / host in v86", umlInV86.cpuNsPerRound, hostInV86.cpuNsPerRound),
     ratio("CPU loop: UML in v86 / native UML", umlInV86.cpuNsPerRound, umlNative.cpuNsPerRound),
+    ratio("download: UML via fetch / host via v86's fetch backend", network["uml.fetch"]?.downloadMiBps, network["host.v86-fetch"]?.downloadMiBps),
+    ratio("download: host via umlab's fetch / host via v86's fetch backend", network["host.fetch"]?.downloadMiBps, network["host.v86-fetch"]?.downloadMiBps),
     ratio("tab RSS / guest RAM", memory.tabRssBytes, target((manifest.snapshots?.lean?.hostMemoryMiB ?? NaN) * 1048576)),
   ];
 
@@ -257,7 +303,7 @@ async function main(): Promise<void> {
     micro: { umlInV86, hostInV86, umlNative, params: { v86: V86_PARAMS, native: NATIVE_PARAMS } },
     disk,
     memory,
-    network: "not measured: the guest has no network yet (issue 4); the figure joins when it does",
+    network,
     ratios,
   };
   const stamp = report.date.replace(/[:.]/g, "-");
@@ -294,8 +340,9 @@ async function main(): Promise<void> {
     statsRow("memory at idle: the tab's renderer (page and worker), RSS", memory.tabRssBytes, "MB"),
     statsRow("memory at idle: all of Chromium, RSS", memory.totalRssBytes, "MB"),
     statsRow("memory at idle: all of Chromium, PSS", memory.totalPssBytes, "MB"),
+    ...Object.entries(network).flatMap(([k, v]) => [statsRow(`network, ${k}: 10 MiB download from a loopback server`, v.downloadMiBps, "MB/s"), statsRow(`network, ${k}: one small HTTP request (wget start-up subtracted)`, v.requestMs, "ms")]),
     "",
-    `Network: ${report.network}.`,
+    "Network transports: `uml.*` is wget in UML (tap, bridge, host NIC, umlab's stack); `host.*` is wget on the host Linux; `v86-fetch` is v86's own fetch backend, the peer. MB/s here are MiB/s.",
     "",
     ...Object.entries(starts).slice(0, 1).map(([name, r]) => `Bytes by kind (${name}, first run): ${Object.entries(r.samples[0]?.bytesByKind ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / 1e6).toFixed(2)} MB`).join(", ")}.`),
     `Snapshots: ${Object.entries(report.snapshots).map(([k, v]) => `${k} ${(v.compressed / 1e6).toFixed(2)} MB (${((v.raw ?? 0) / 1e6).toFixed(1)} MB raw)`).join(", ")}.`,

@@ -2,13 +2,19 @@
 // snapshot), bridged through the host Linux to the stack, as in the browser. UML's wget reaches a
 // loopback HTTP server through each transport: a direct socket (the Node runner), fetch and the relay.
 import { createHash, randomBytes } from "node:crypto";
+import dgram from "node:dgram";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { attachWispRelay, type WispRelay } from "../scripts/wisp-relay.ts";
+import { buildDnsResponse, parseDnsQuery, RCODE_OK } from "../workers/net/dns.ts";
+import { dnsOverWisp, WispClient, type WispSocketConstructor } from "../workers/net/wisp.ts";
+import { parseIp } from "../workers/net/wire.ts";
 import { fetchConnector } from "../workers/net/fetch-transport.ts";
 import { guestHttp } from "../workers/net/guest-http.ts";
 import { DEFAULT_NET_CONFIG, NetStack } from "../workers/net/stack.ts";
-import type { TcpConnector } from "../workers/net/transport.ts";
+import type { DnsResolver, TcpConnector } from "../workers/net/transport.ts";
 import { startEmulatedUml, type EmulatedUml } from "./emulated-uml.ts";
 import { nodeTcpConnector } from "./node-tcp.ts";
 
@@ -21,8 +27,16 @@ describe("the network inside the emulator: UML's wget through each transport", {
   let port = 0;
   const big = randomBytes(10 * 1024 * 1024);
   const bigSha = createHash("sha256").update(big).digest("hex");
-  // Which transport carries the guest's TCP right now; each test picks one.
+  // Which transport carries the guest's TCP (and resolves names) right now; each test picks one.
   let transport: TcpConnector = nodeTcpConnector();
+  let resolver: DnsResolver = () => Promise.reject(new Error("no outside resolver"));
+  // The Wisp relay as the dev server runs it (loopback allowed), on its own loopback HTTP server.
+  let relayServer: http.Server;
+  let relay: WispRelay;
+  let relayUrl = "";
+  let relayOrigin = "";
+  // A DNS server on loopback that the relay reaches over UDP: it answers every A question with 10.0.2.2.
+  let dns: dgram.Socket;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
@@ -31,13 +45,29 @@ describe("the network inside the emulator: UML's wget through each transport", {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     port = (server.address() as AddressInfo).port;
-    stack = new NetStack(undefined, { ...DEFAULT_NET_CONFIG, hosts: { "lab.example": "10.0.2.77" } }, { tcp: (target, sink) => transport(target, sink), nameAddresses: true });
+    relayServer = http.createServer();
+    await new Promise<void>((resolve) => relayServer.listen(0, "127.0.0.1", resolve));
+    relay = attachWispRelay(relayServer, { allowLoopback: true, log: () => undefined });
+    const relayPort = (relayServer.address() as AddressInfo).port;
+    relayUrl = `ws://127.0.0.1:${relayPort}/wisp/`;
+    relayOrigin = `http://127.0.0.1:${relayPort}`;
+    dns = dgram.createSocket("udp4");
+    dns.on("message", (query, from) => dns.send(buildDnsResponse(parseDnsQuery(new Uint8Array(query)), RCODE_OK, [parseIp("10.0.2.2")]), from.port, from.address));
+    await new Promise<void>((resolve) => dns.bind(0, "127.0.0.1", resolve));
+    stack = new NetStack(undefined, { ...DEFAULT_NET_CONFIG, hosts: { "lab.example": "10.0.2.77" } }, {
+      tcp: (target, sink) => transport(target, sink),
+      resolve: (query) => resolver(query),
+      nameAddresses: true,
+    });
     uml = await startEmulatedUml({ network: stack });
   }, 300_000);
 
   afterAll(async () => {
     await uml?.stop();
+    relay?.close();
+    dns?.close();
     await new Promise((resolve) => server?.close(resolve));
+    await new Promise((resolve) => relayServer?.close(resolve));
   });
 
   /** sha256 and seconds of a 10 MiB download inside UML. */
@@ -73,6 +103,33 @@ describe("the network inside the emulator: UML's wget through each transport", {
     const { sha, seconds } = await download(`http://10.0.2.2:${port}/big`);
     expect(sha).toBe(bigSha);
     console.log(`fetch: 10 MiB in ${seconds.toFixed(2)} s (${(10 / seconds).toFixed(2)} MiB/s)`);
+  });
+
+  it("Wisp relay: names resolve through the relay's UDP to a DNS server, and 10 MiB arrive through its TCP", async () => {
+    // The dev server's page sends its own origin; `ws` has to be told.
+    const OriginSocket: WispSocketConstructor = class extends WebSocket {
+      constructor(url: string) {
+        super(url, { headers: { Origin: relayOrigin } });
+      }
+    };
+    const client = new WispClient({ url: relayUrl, WebSocket: OriginSocket });
+    const dnsPort = (dns.address() as AddressInfo).port;
+    resolver = dnsOverWisp(client.udp, { host: "127.0.0.1", port: dnsPort });
+    // The browser's router hands the relay 10.0.2.2 as its loopback (workers/net/router.ts).
+    transport = (target, sink) => client.tcp(target.ip === "10.0.2.2" ? { ip: "127.0.0.1", port: target.port } : target, sink);
+    try {
+      const lookup = await uml.run("nslookup files.example.org");
+      expect(lookup.output).toMatch(/Name:\s+files\.example\.org\s+Address:\s+10\.0\.2\.2/);
+      const page = await uml.run(`wget -q -O - http://10.0.2.2:${port}/`);
+      expect(page.output).toMatch(/^hello via Wget/m);
+      const { sha, seconds } = await download(`http://10.0.2.2:${port}/big`);
+      expect(sha).toBe(bigSha);
+      console.log(`relay: 10 MiB in ${seconds.toFixed(2)} s (${(10 / seconds).toFixed(2)} MiB/s)`);
+      expect(client.status().bytesReceived).toBeGreaterThan(10 * 1024 * 1024);
+    } finally {
+      client.close();
+      resolver = () => Promise.reject(new Error("no outside resolver"));
+    }
   });
 
   it("a server in UML answers the page's HTTP through a connection the stack opens (the preview path)", async () => {

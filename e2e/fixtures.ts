@@ -1,6 +1,9 @@
 // Typed fixtures for driving the umlab page: boot it, type into a console, wait for console text.
 import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, test as base, expect, type BrowserContext, type Page } from "@playwright/test";
@@ -126,19 +129,89 @@ export async function withProfile<T>(fn: (profile: Profile) => Promise<T>): Prom
   }
 }
 
+/**
+ * A plain HTTP server on 127.0.0.1 for the guest to reach: UML sees it at 10.0.2.2:<port> (the fetch
+ * transport maps the gateway to the browser's localhost). Every response allows any origin, so the
+ * fetch path (a page's fetch is bound by CORS) works as well as the relay.
+ */
+export interface HttpPeer {
+  port: number;
+  /** http://127.0.0.1:<port>, as the test process reaches it. */
+  origin: string;
+  /** A small HTML page whose body contains `text`. */
+  page: { path: string; text: string };
+  /** Random bytes, the same for every request during the run. */
+  blob: { path: string; bytes: number; sha256: string };
+  /** "METHOD path" of every request served so far, oldest first. */
+  requests: string[];
+}
+
+export const HTTP_PEER_BLOB_BYTES = 1 << 20;
+
+async function startHttpPeer(): Promise<{ peer: HttpPeer; server: Server }> {
+  const blob = randomBytes(HTTP_PEER_BLOB_BYTES);
+  const pageText = `hello-from-peer-${blob.subarray(0, 4).toString("hex")}`;
+  const html = Buffer.from(`<!doctype html><title>umlab test peer</title><p>${pageText}</p>\n`);
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://peer").pathname;
+    requests.push(`${req.method ?? "?"} ${path}`);
+    res.setHeader("Access-Control-Allow-Origin", "*");
+    res.setHeader("Cache-Control", "no-store");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, { "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS", "Access-Control-Allow-Headers": "*" });
+      return res.end();
+    }
+    const body = path === "/" || path === "/index.html" ? { bytes: html, type: "text/html; charset=utf-8" } : path === "/blob.bin" ? { bytes: blob, type: "application/octet-stream" } : undefined;
+    if (!body || (req.method !== "GET" && req.method !== "HEAD")) {
+      res.writeHead(body ? 405 : 404, { "Content-Type": "text/plain" });
+      return res.end(body ? "method not allowed\n" : `no such file: ${path}\n`);
+    }
+    res.writeHead(200, { "Content-Type": body.type, "Content-Length": String(body.bytes.length) });
+    res.end(req.method === "HEAD" ? undefined : body.bytes);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    peer: {
+      port,
+      origin: `http://127.0.0.1:${port}`,
+      page: { path: "/", text: pageText },
+      blob: { path: "/blob.bin", bytes: blob.length, sha256: createHash("sha256").update(blob).digest("hex") },
+      requests,
+    },
+  };
+}
+
 /** One booted page shared by the tests of a file: booting is the slow part. */
-export const test = base.extend<object, { booted: UmlabPage; bootPath: string }>({
+export const test = base.extend<object, { booted: UmlabPage; bootPath: string; httpPeer: HttpPeer }>({
   /** The address the shared page opens; the boot specs ask for a cold boot. */
   bootPath: ["/", { scope: "worker", option: true }],
   booted: [
     async ({ browser, bootPath }, use) => {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+      // Its own context (not browser.newPage()), so a test can open more pages beside the lab, e.g. a preview tab.
+      const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+      const page = await context.newPage();
       await page.goto(bootPath);
       const umlab = umlabPage(page);
       await umlab.waitForStage("ready", bootPath.includes("boot=cold") ? COLD_BOOT_MS : 120_000);
       await use(umlab);
-      await page.close();
+      await context.close();
     },
     { scope: "worker", timeout: COLD_BOOT_MS + 60_000 },
+  ],
+  httpPeer: [
+    // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this pattern; the peer has none
+    async ({}, use) => {
+      const { peer, server } = await startHttpPeer();
+      await use(peer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    { scope: "worker" },
   ],
 });

@@ -5,10 +5,14 @@ import type {
   ConsoleId,
   DiskStatus,
   DownloadProgress,
+  GuestRequest,
+  GuestResponse,
   ImageManifest,
   ImportResult,
   MergeResult,
   KernelFlavour,
+  NetworkOptions,
+  NetworkStatus,
   Persistence,
   SessionInfo,
   StageEvent,
@@ -28,11 +32,30 @@ import { downloadBlob } from "./download.ts";
 import { EmulatorClient, errorText } from "./emulator-client.ts";
 import { errorView } from "./error-view.ts";
 import { formatBytes, formatWhen } from "./format.ts";
+import { startGuestPreview } from "./guest-preview.ts";
 import { keyAction, type KeyAction } from "./key-actions.ts";
 import { holdLabLock } from "./lab-lock.ts";
-import { bootModeFromSearch, DEFAULT_KERNEL, DEFAULT_LAB, isKernel, kernelFromSearch, KERNELS, labFromSearch, urlWithKernel, urlWithout, type AddressBootMode } from "./options.ts";
+import { PREVIEW_PREFIX } from "./network-state.ts";
+import { NetworkView } from "./network-view.ts";
+import {
+  bootModeFromSearch,
+  DEFAULT_KERNEL,
+  DEFAULT_LAB,
+  dohFromSearch,
+  isKernel,
+  kernelFromSearch,
+  KERNELS,
+  labFromSearch,
+  networkBackendFromSearch,
+  relayFromSearch,
+  urlWithKernel,
+  urlWithout,
+  urlWithParam,
+  type AddressBootMode,
+  type RelaySource,
+} from "./options.ts";
 import { OutputGate } from "./output-gate.ts";
-import { badLabProblem, bootProblem, guestProblem, unknownBootModeProblem, unknownKernelProblem, workerProblem, type Problem } from "./problems.ts";
+import { badDohProblem, badLabProblem, badRelayProblem, bootProblem, previewWithoutLabProblem, guestProblem, unknownBootModeProblem, unknownKernelProblem, workerProblem, type Problem } from "./problems.ts";
 import { currentSession, describeStart } from "./sessions.ts";
 import { SessionsView } from "./sessions-view.ts";
 import { TerminalPane } from "./terminal-pane.ts";
@@ -48,6 +71,8 @@ const DISK_TICK_MS = 1000;
 /** navigator.storage.estimate() walks the origin's storage; commits can be frequent, so ask at most this often. */
 const ESTIMATE_INTERVAL_MS = 5000;
 const NO_DISK: DiskStatus = { mode: "none", bytes: 0, pending: 0, generation: 0 };
+/** How often the network panel asks for UML's listening ports (each ask runs a little shell loop in UML). */
+const NETWORK_POLL_MS = 3000;
 
 /** What a boot does besides the kernel: how to start, and work on the idle worker first (reset, export). */
 interface BootRequest {
@@ -63,6 +88,7 @@ export class App {
   private readonly bootView: BootView;
   private readonly diskView: DiskView;
   private readonly sessionsView: SessionsView;
+  private readonly networkView = new NetworkView();
   private readonly select = byId("kernel-select", HTMLSelectElement);
   private readonly restartButton = byId("restart", HTMLButtonElement);
   private readonly coldBootButton = byId("cold-boot", HTMLButtonElement);
@@ -107,6 +133,13 @@ export class App {
   private active: ConsoleId = "uml";
   private readonly sentSize: Record<ConsoleId, string | undefined> = { uml: undefined, host: undefined };
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The Wisp relay this page boots with (?relay=, VITE_UMLAB_RELAY, the dev server's), and the DoH server. */
+  private relay: { url: string | undefined; source: RelaySource } = { url: undefined, source: "none" };
+  private dohUrl: string | undefined;
+  /** The worker's latest network report and UML's listening ports; cleared when a boot starts. */
+  private networkStatus: NetworkStatus | undefined;
+  private listeningPorts: number[] = [];
+  private networkPolling = false;
 
   constructor() {
     const pane = (id: ConsoleId): TerminalPane =>
@@ -164,6 +197,7 @@ export class App {
     // Leaving the tab (switching away, closing, mobile backgrounding) may be the last chance to store work.
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "hidden") this.leaving();
+      else void this.pollNetwork();
     });
     window.addEventListener("pagehide", () => this.leaving());
 
@@ -174,6 +208,11 @@ export class App {
     setInterval(() => this.tick(), CLOCK_TICK_MS);
     setInterval(() => this.renderDisk(), DISK_TICK_MS);
     setInterval(() => this.autosave(), AUTOSAVE_INTERVAL_MS);
+    setInterval(() => void this.pollNetwork(), NETWORK_POLL_MS);
+    startGuestPreview({
+      guestHttp: (port, request) => this.guestHttp(port, request),
+      changed: (state) => this.networkView.setPreview(state),
+    });
 
     this.hook = {
       stage: "idle",
@@ -190,13 +229,16 @@ export class App {
       flushDisk: () => this.flushDisk(),
       saveSession: (kind = "manual") => this.saveSession(kind),
       listSessions: () => this.usableClient()?.listSessions(this.lab) ?? Promise.resolve([]),
+      network: () => this.usableClient()?.network() ?? Promise.resolve(undefined),
     };
     this.activate("uml", false);
     this.syncControls();
   }
 
-  /** Reads the address (lab, start mode, kernel) and opens the lab, or explains what in it is wrong. */
+  /** Reads the address (lab, start mode, relay, DoH, kernel) and opens the lab, or explains what in it is wrong. */
   start(): void {
+    // A static host without the preview's Service Worker may serve this page for /guest/… itself.
+    if (location.pathname.startsWith(PREVIEW_PREFIX)) return this.refuse(previewWithoutLabProblem(location.pathname), () => location.assign("/"));
     const lab = labFromSearch(location.search);
     if (!lab.ok) {
       return this.refuse(badLabProblem(lab.message), () => {
@@ -214,6 +256,25 @@ export class App {
       });
     }
     this.addressMode = mode.mode;
+    const relay = relayFromSearch(location.search, { buildRelay: import.meta.env.VITE_UMLAB_RELAY, dev: import.meta.env.DEV, pageUrl: location.href });
+    if (!relay.ok) {
+      const fromAddress = new URLSearchParams(location.search).has("relay");
+      return this.refuse(badRelayProblem(relay.message, !fromAddress), () => {
+        // Only on the user's say-so: a relay that was asked for is never silently dropped.
+        history.replaceState(history.state, "", fromAddress ? urlWithout(location.href, "relay") : urlWithParam(location.href, "relay", "none"));
+        this.start();
+      });
+    }
+    this.relay = { url: relay.relayUrl, source: relay.source };
+    const doh = dohFromSearch(location.search);
+    if (!doh.ok) {
+      return this.refuse(badDohProblem(doh.message), () => {
+        history.replaceState(history.state, "", urlWithout(location.href, "doh"));
+        this.start();
+      });
+    }
+    this.dohUrl = doh.dohUrl;
+    this.renderNetwork();
     const choice = kernelFromSearch(location.search);
     if (!choice.ok) {
       this.select.value = DEFAULT_KERNEL;
@@ -320,6 +381,9 @@ export class App {
     const { mode } = request;
     this.resumedSavedAt = typeof mode === "object" ? this.knownSessions.find((s) => s.id === mode.session)?.savedAt : undefined;
     this.dirty = false;
+    this.networkStatus = undefined;
+    this.listeningPorts = [];
+    this.renderNetwork();
     Object.assign(this.hook, { stage: "idle", stageTimes: {}, bootError: undefined, downloadedBytes: 0, startKind: undefined } satisfies Partial<UmlabTestHook>);
     this.bootView.reset();
     this.render();
@@ -351,6 +415,7 @@ export class App {
           lab: this.lab,
           mode,
           persistence,
+          network: this.networkOptions(),
           ...(this.useStoredRelease ? { useStoredRelease: true } : {}),
         },
         {
@@ -475,6 +540,7 @@ export class App {
     if (event.stage === "ready") {
       this.setStatus(`${this.kernel} kernel ready`, "good");
       this.activate("uml");
+      void this.pollNetwork();
     } else if (event.stage === "halted") {
       this.setStatus("UML halted", "warn");
     } else if (event.stage === "error") {
@@ -485,6 +551,7 @@ export class App {
     }
     this.render();
     this.syncControls();
+    this.renderNetwork();
   }
 
   private onStart(kind: StartKind, reason: string): void {
@@ -634,6 +701,44 @@ export class App {
 
   private clearProblem(): void {
     this.errorSlot.replaceChildren();
+  }
+
+  // Network
+
+  private networkOptions(): NetworkOptions {
+    const backend = networkBackendFromSearch(location.search);
+    return { ...(this.relay.url ? { relayUrl: this.relay.url } : {}), ...(this.dohUrl ? { dohUrl: this.dohUrl } : {}), ...(backend === "v86-fetch" ? { backend } : {}) };
+  }
+
+  /** Asks the worker for the network's state and UML's ports, only while UML is up and the page is seen. */
+  private async pollNetwork(): Promise<void> {
+    const client = this.usableClient();
+    if (!client || this.networkPolling || this.hook.stage !== "ready" || document.visibilityState !== "visible") return;
+    this.networkPolling = true;
+    const gen = this.generation;
+    try {
+      const [status, ports] = await Promise.all([client.network(), client.listeningPorts()]);
+      if (gen !== this.generation || this.client !== client) return;
+      this.networkStatus = status;
+      this.listeningPorts = ports;
+      this.renderNetwork();
+    } catch {
+      // Informational: the next poll asks again, and a dead worker is reported by the client itself.
+    } finally {
+      this.networkPolling = false;
+    }
+  }
+
+  private renderNetwork(): void {
+    this.networkView.render({ relay: this.relay, status: this.networkStatus, ready: this.hook.stage === "ready", ports: this.listeningPorts });
+  }
+
+  /** A request the preview Service Worker forwarded: answered by this tab's UML, or refused with the reason. */
+  private guestHttp(port: number, request: GuestRequest): { response: Promise<GuestResponse> } | { unavailable: string } {
+    const client = this.usableClient();
+    if (!client || this.hook.stage === "idle") return { unavailable: "no machine is running in the lab tab" };
+    if (this.hook.stage !== "ready") return { unavailable: `UML is not ready in the lab tab (stage: ${this.hook.stage})` };
+    return { response: client.guestHttp(port, request) };
   }
 
   // Sessions

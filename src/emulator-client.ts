@@ -8,8 +8,11 @@ import type {
   ConsolePortMessage,
   DiskStatus,
   EmulatorApi,
+  GuestRequest,
+  GuestResponse,
   ImportResult,
   MergeResult,
+  NetworkStatus,
   SaveSessionOptions,
   SessionInfo,
 } from "../workers/api.ts";
@@ -114,6 +117,20 @@ export class EmulatorClient {
   /** A Blob crosses to the worker by reference; its bytes are not copied here. */
   importDisk(lab: string, file: Blob): Promise<ImportResult> {
     return this.api.importDisk(lab, file);
+  }
+
+  network(): Promise<NetworkStatus | undefined> {
+    return this.api.network();
+  }
+
+  listeningPorts(): Promise<number[]> {
+    return this.api.listeningPorts();
+  }
+
+  /** The request's body buffer moves to the worker rather than being copied. */
+  guestHttp(port: number, request: GuestRequest): Promise<GuestResponse> {
+    const buffer = request.body?.buffer;
+    return this.api.guestHttp(port, buffer instanceof ArrayBuffer ? Comlink.transfer(request, [buffer]) : request);
   }
 
   /** Kills the worker outright, e.g. when a boot is still in flight and cannot be stopped cleanly. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootModeFromSearch, kernelFromSearch, labFromSearch, urlWithKernel, urlWithout } from "./options.ts";
+import { bootModeFromSearch, dohFromSearch, networkBackendFromSearch, kernelFromSearch, labFromSearch, relayFromSearch, urlWithKernel, urlWithout, type RelayDefaults } from "./options.ts";
 
 describe("kernelFromSearch", () => {
   it("defaults to lean", () => {
@@ -66,5 +66,81 @@ describe("bootModeFromSearch", () => {
 describe("urlWithout", () => {
   it("drops one parameter and keeps the rest", () => {
     expect(urlWithout("http://h:1/?lab=BAD&kernel=lean#x", "lab")).toBe("http://h:1/?kernel=lean#x");
+  });
+});
+
+describe("relayFromSearch", () => {
+  const dev: RelayDefaults = { buildRelay: undefined, dev: true, pageUrl: "http://127.0.0.1:5173/?lab=x" };
+  const prod: RelayDefaults = { buildRelay: undefined, dev: false, pageUrl: "https://lab.example/" };
+
+  it("uses the dev server's own /wisp/ in dev, with the page's host and a matching scheme", () => {
+    expect(relayFromSearch("", dev)).toEqual({ ok: true, relayUrl: "ws://127.0.0.1:5173/wisp/", source: "dev-server" });
+    expect(relayFromSearch("", { ...dev, pageUrl: "https://box.local:8443/" })).toEqual({ ok: true, relayUrl: "wss://box.local:8443/wisp/", source: "dev-server" });
+  });
+  it("gives a production build without VITE_UMLAB_RELAY no relay", () => {
+    expect(relayFromSearch("", prod)).toEqual({ ok: true, relayUrl: undefined, source: "none" });
+    expect(relayFromSearch("?relay=", prod)).toEqual({ ok: true, relayUrl: undefined, source: "none" });
+  });
+  it("takes the build's relay over the dev server's", () => {
+    expect(relayFromSearch("", { ...dev, buildRelay: "wss://relay.example/wisp/" })).toEqual({ ok: true, relayUrl: "wss://relay.example/wisp/", source: "build" });
+    expect(relayFromSearch("", { ...prod, buildRelay: "wss://relay.example/wisp/" })).toEqual({ ok: true, relayUrl: "wss://relay.example/wisp/", source: "build" });
+    expect(relayFromSearch("", { ...dev, buildRelay: "none" })).toEqual({ ok: true, relayUrl: undefined, source: "none" });
+  });
+  it("lets ?relay= override both, and ?relay=none turn the relay off", () => {
+    const built = { ...dev, buildRelay: "wss://relay.example/wisp/" };
+    expect(relayFromSearch(`?relay=${encodeURIComponent("ws://10.1.2.3:8080/")}`, built)).toEqual({ ok: true, relayUrl: "ws://10.1.2.3:8080/", source: "address" });
+    expect(relayFromSearch("?relay=none", built)).toEqual({ ok: true, relayUrl: undefined, source: "none" });
+    expect(relayFromSearch("?relay=none", dev)).toEqual({ ok: true, relayUrl: undefined, source: "none" });
+  });
+  it("reports a malformed ?relay= instead of falling back", () => {
+    for (const [bad, why] of [
+      ["relay.example", "not a URL"],
+      ["https://relay.example/wisp/", "https: URL"],
+      ["ftp://x/", "ftp: URL"],
+    ] as const) {
+      const choice = relayFromSearch(`?relay=${encodeURIComponent(bad)}`, dev);
+      expect(choice.ok).toBe(false);
+      if (!choice.ok) {
+        expect(choice.value).toBe(bad);
+        expect(choice.message).toContain(why);
+        expect(choice.message).toContain("?relay=none");
+      }
+    }
+  });
+  it("refuses ws:// to another machine from an https page, which the browser would block", () => {
+    const choice = relayFromSearch(`?relay=${encodeURIComponent("ws://relay.example/")}`, prod);
+    expect(choice.ok).toBe(false);
+    if (!choice.ok) expect(choice.message).toContain("wss://");
+    expect(relayFromSearch(`?relay=${encodeURIComponent("ws://127.0.0.1:9000/")}`, prod)).toEqual({ ok: true, relayUrl: "ws://127.0.0.1:9000/", source: "address" });
+  });
+  it("reports a malformed VITE_UMLAB_RELAY as the build's fault", () => {
+    const choice = relayFromSearch("", { ...prod, buildRelay: "relay.example:80" });
+    expect(choice.ok).toBe(false);
+    if (!choice.ok) expect(choice.message).toContain("VITE_UMLAB_RELAY");
+  });
+});
+
+describe("dohFromSearch", () => {
+  it("is off unless asked for", () => {
+    expect(dohFromSearch("")).toEqual({ ok: true, dohUrl: undefined });
+    expect(dohFromSearch("?doh=")).toEqual({ ok: true, dohUrl: undefined });
+  });
+  it("accepts an http(s) URL", () => {
+    expect(dohFromSearch(`?doh=${encodeURIComponent("https://dns.example/dns-query")}`)).toEqual({ ok: true, dohUrl: "https://dns.example/dns-query" });
+  });
+  it("reports anything else", () => {
+    for (const bad of ["dns.example", "ws://dns.example/"]) {
+      const choice = dohFromSearch(`?doh=${encodeURIComponent(bad)}`);
+      expect(choice.ok).toBe(false);
+      if (!choice.ok) expect(choice.message).toContain("https://");
+    }
+  });
+});
+
+describe("networkBackendFromSearch", () => {
+  it("is umlab's stack unless the benchmark asks for v86's fetch backend", () => {
+    expect(networkBackendFromSearch("")).toBe("umlab");
+    expect(networkBackendFromSearch("?net=other")).toBe("umlab");
+    expect(networkBackendFromSearch("?relay=none&net=v86-fetch")).toBe("v86-fetch");
   });
 });

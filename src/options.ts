@@ -57,9 +57,92 @@ export function bootModeFromSearch(search: string): BootModeChoice {
   return { ok: false, value, message: `Unknown boot mode "${value}" in the address (?boot=${value}). Known modes: auto, cold.` };
 }
 
+/** The same address with one parameter set, e.g. ?relay=none after a bad VITE_UMLAB_RELAY. */
+export function urlWithParam(href: string, name: string, value: string): string {
+  const url = new URL(href);
+  url.searchParams.set(name, value);
+  return url.toString();
+}
+
 /** The same address with one parameter removed, e.g. a bad ?lab= after falling back to the default. */
 export function urlWithout(href: string, name: string): string {
   const url = new URL(href);
   url.searchParams.delete(name);
   return url.toString();
+}
+
+/** Where the Wisp relay setting came from, so the page can say why it uses (or lacks) one. */
+export type RelaySource = "address" | "build" | "dev-server" | "none";
+
+export type RelayChoice = { ok: true; relayUrl: string | undefined; source: RelaySource } | { ok: false; value: string; message: string };
+
+export interface RelayDefaults {
+  /** import.meta.env.VITE_UMLAB_RELAY: a relay baked into the build ("none" or empty means none). */
+  buildRelay: string | undefined;
+  /** import.meta.env.DEV: the Vite dev server serves a relay at /wisp/ on its own origin. */
+  dev: boolean;
+  /** The page's address, for the dev server's same-origin relay and the mixed-content check. */
+  pageUrl: string;
+}
+
+/** Checks a relay URL: ws: or wss:, and wss: from an https page unless the relay is on this machine. */
+function checkRelayUrl(value: string, pageUrl: string): { ok: true; url: string } | { ok: false; why: string } {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return { ok: false, why: "it is not a URL" };
+  }
+  if (url.protocol !== "ws:" && url.protocol !== "wss:") return { ok: false, why: `it is a ${url.protocol} URL where a relay needs ws: or wss:` };
+  const loopback = url.hostname === "localhost" || url.hostname === "[::1]" || url.hostname.startsWith("127.");
+  // Browsers block ws:// from an https page (mixed content), so the relay would silently never open.
+  if (url.protocol === "ws:" && new URL(pageUrl).protocol === "https:" && !loopback) return { ok: false, why: "this page is served over https, which may only open wss:// relays" };
+  return { ok: true, url: url.toString() };
+}
+
+/**
+ * The Wisp relay to boot with: ?relay=<ws(s) URL> wins, ?relay=none turns it off; else the build's
+ * VITE_UMLAB_RELAY; else, on the dev server, its own /wisp/; else none. A malformed URL is reported.
+ */
+export function relayFromSearch(search: string, defaults: RelayDefaults): RelayChoice {
+  const value = new URLSearchParams(search).get("relay");
+  if (value === "none") return { ok: true, relayUrl: undefined, source: "none" };
+  if (value !== null && value !== "") {
+    const checked = checkRelayUrl(value, defaults.pageUrl);
+    if (checked.ok) return { ok: true, relayUrl: checked.url, source: "address" };
+    return { ok: false, value, message: `Bad relay "${value}" in the address (?relay=${value}): ${checked.why}. A relay is a ws:// or wss:// URL, e.g. ?relay=wss://relay.example/wisp/, or ?relay=none for no relay.` };
+  }
+  const built = defaults.buildRelay?.trim();
+  if (built === "none") return { ok: true, relayUrl: undefined, source: "none" };
+  if (built) {
+    const checked = checkRelayUrl(built, defaults.pageUrl);
+    if (checked.ok) return { ok: true, relayUrl: checked.url, source: "build" };
+    return { ok: false, value: built, message: `Bad relay "${built}" in this build (VITE_UMLAB_RELAY): ${checked.why}. Rebuild with a ws:// or wss:// URL, or open the page with ?relay=none or ?relay=<url>.` };
+  }
+  if (defaults.dev) {
+    const page = new URL(defaults.pageUrl);
+    return { ok: true, relayUrl: `${page.protocol === "https:" ? "wss:" : "ws:"}//${page.host}/wisp/`, source: "dev-server" };
+  }
+  return { ok: true, relayUrl: undefined, source: "none" };
+}
+
+export type DohChoice = { ok: true; dohUrl: string | undefined } | { ok: false; value: string; message: string };
+
+/** Reads ?doh=: a DNS-over-HTTPS endpoint (RFC 8484) the worker asks for names; absent means none. */
+export function dohFromSearch(search: string): DohChoice {
+  const value = new URLSearchParams(search).get("doh");
+  if (value === null || value === "") return { ok: true, dohUrl: undefined };
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.protocol === "https:" || url.protocol === "http:")) return { ok: true, dohUrl: url.toString() };
+  return { ok: false, value, message: `Bad DNS-over-HTTPS server "${value}" in the address (?doh=${value}): it must be an https:// (or http://) URL, e.g. ?doh=https://cloudflare-dns.com/dns-query.` };
+}
+
+/** Reads ?net=v86-fetch: v86's own fetch backend instead of umlab's stack, the benchmark's peer figure. */
+export function networkBackendFromSearch(search: string): "umlab" | "v86-fetch" {
+  return new URLSearchParams(search).get("net") === "v86-fetch" ? "v86-fetch" : "umlab";
 }

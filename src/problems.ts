@@ -71,6 +71,31 @@ export function unknownBootModeProblem(message: string): Problem {
   return { title: "Unknown boot mode", message, advice: "Use `?boot=cold` to boot from scratch, or leave it out to restore a snapshot or saved session when possible.", action: "Start normally" };
 }
 
+export function badRelayProblem(message: string, fromBuild: boolean): Problem {
+  return {
+    title: "Bad relay address",
+    message,
+    advice: fromBuild
+      ? "Rebuild with `VITE_UMLAB_RELAY` set to a ws:// or wss:// URL (or unset). Until then, start without a relay: only fetch and your machine's localhost via 10.0.2.2 work then."
+      : "Open the page with `?relay=wss://host/path` to use a Wisp relay, `?relay=none` for none, or without `?relay=` for the default.",
+    action: fromBuild ? "Start without a relay" : "Start with the default relay setting",
+  };
+}
+
+/** The page itself was served for a /guest/ address: no Service Worker answered it, so no lab is behind it. */
+export function previewWithoutLabProblem(path: string): Problem {
+  return {
+    title: "Preview without the lab",
+    message: `${path} is a preview address: it shows a server inside UML, answered by the lab tab through the preview's Service Worker, which is not installed in this browser yet.`,
+    advice: "Open the lab, wait until UML is ready, then open this address again (or use Open preview in the lab's network panel).",
+    action: "Open the lab",
+  };
+}
+
+export function badDohProblem(message: string): Problem {
+  return { title: "Bad DNS-over-HTTPS server", message, advice: "Open the page with `?doh=https://…/dns-query`, or without `?doh=`.", action: "Start without it" };
+}
+
 /** Splits advice into plain text and `code` parts, so the view can mark commands up without innerHTML. */
 export function adviceParts(advice: string): { text: string; code: boolean }[] {
   return advice

@@ -1,6 +1,6 @@
 // The window.umlab object the end-to-end tests read; part of the page's contract with e2e/.
 // A declaration file, so e2e/tsconfig.json can include it without pulling in any page code.
-import type { BootError, BootStage, ConsoleId, DiskStatus, Persistence, SessionInfo, StartKind } from "../workers/api.ts";
+import type { BootError, BootStage, ConsoleId, DiskStatus, NetworkStatus, Persistence, SessionInfo, StartKind } from "../workers/api.ts";
 
 export interface UmlabTestHook {
   /** Latest stage reported. */
@@ -30,6 +30,8 @@ export interface UmlabTestHook {
   saveSession(kind?: "manual" | "auto"): Promise<SessionInfo>;
   /** This lab's saved sessions, as the worker lists them. */
   listSessions(): Promise<SessionInfo[]>;
+  /** The network's transport, leases and counters; undefined while no machine runs. */
+  network(): Promise<NetworkStatus | undefined>;
 }
 
 declare global {

@@ -2,8 +2,38 @@
 import type { BootStage, ConsoleId, DownloadProgress, StageEvent } from "./core/machine.ts";
 import type { ImageManifest, KernelFlavour } from "./core/manifest.ts";
 import type { OverlayStatus } from "./disk/persistent-overlay.ts";
+import type { GuestRequest, GuestResponse } from "./net/guest-http.ts";
+import type { NetCounters } from "./net/stack.ts";
+import type { TcpCounters } from "./net/tcp.ts";
 
-export type { BootStage, ConsoleId, DownloadProgress, ImageManifest, KernelFlavour, StageEvent };
+export type { BootStage, ConsoleId, DownloadProgress, GuestRequest, GuestResponse, ImageManifest, KernelFlavour, StageEvent };
+
+/** The guest network's transports (see docs/networking.md). */
+export interface NetworkOptions {
+  /** "v86-fetch": v86's own fetch backend instead of umlab's stack (the benchmark's peer); default "umlab". */
+  backend?: "umlab" | "v86-fetch";
+  /** ws:// or wss:// URL of a Wisp relay: any TCP (and UDP) out. Without it, only fetch and loopback work. */
+  relayUrl?: string;
+  /** "ip:port" of a DNS server the relay can reach (UDP): names are resolved there. Default: stand-ins. */
+  relayDns?: string;
+  /** A DNS-over-HTTPS endpoint (RFC 8484), asked for names the hosts table lacks. */
+  dohUrl?: string;
+  /** Host patterns fetch may reach ("example.com", "*.example.com", "*"); default any public name. */
+  fetchAllow?: string[];
+  /** Names the DNS server answers itself. */
+  hosts?: Record<string, string>;
+}
+
+export interface NetworkStatus {
+  /** What carries TCP beyond the segment. */
+  transport: "relay" | "fetch";
+  relay?: { url: string; state: "connecting" | "open" | "closed"; streams: number; error?: string };
+  leases: Array<{ mac: string; ip: string; owner: "uml" | "host" }>;
+  /** UML's eth0 address, once it took a lease (or was seen using one). */
+  umlAddress?: string;
+  tcp: TcpCounters;
+  frames: NetCounters;
+}
 
 /**
  * How to start:
@@ -34,6 +64,8 @@ export interface BootOptions {
    * artifacts are still cached), rather than failing with "stale-disk".
    */
   useStoredRelease?: boolean;
+  /** The guest network's transports; default fetch and loopback only. */
+  network?: NetworkOptions;
 }
 
 /** How the machine actually started. */
@@ -160,4 +192,10 @@ export interface EmulatorApi {
   mergeDisk(lab: string): Promise<MergeResult>;
   /** Replaces the lab's disk with an exported COW file (.cow or .cow.gz); stops the machine first. */
   importDisk(lab: string, file: Blob): Promise<ImportResult>;
+  /** The network's transport, leases and counters; undefined when no machine runs. */
+  network(): NetworkStatus | undefined;
+  /** The TCP ports UML listens on (read from UML's /proc/net/tcp); empty when UML is not up. */
+  listeningPorts(): Promise<number[]>;
+  /** One HTTP request to a server in UML, e.g. busybox httpd on port 80: what the preview URL shows. */
+  guestHttp(port: number, request: GuestRequest): Promise<GuestResponse>;
 }

@@ -14,6 +14,7 @@ import { LabStore, type MergedBacking, type OverlayMeta, type SessionMeta, type 
 import { ExtentFile, rebaseCow } from "./disk/rebase-cow.ts";
 import { SparseImage } from "./disk/sparse-image.ts";
 import { decompress as zstdDecompress } from "fzstd";
+import { LabNetwork } from "./lab-network.ts";
 import type {
   BootObserver,
   BootOptions,
@@ -21,9 +22,12 @@ import type {
   ConsolePortMessage,
   DiskStatus,
   EmulatorApi,
+  GuestRequest,
+  GuestResponse,
   ImportResult,
   MachineStatus,
   MergeResult,
+  NetworkStatus,
   SaveSessionOptions,
   SessionInfo,
   StartKind,
@@ -96,6 +100,8 @@ interface Running {
   meta: OverlayMeta | undefined;
   backing: BackingFile;
   hostMemoryMiB: number;
+  network: LabNetwork;
+  usesStack: boolean;
 }
 
 class EmulatorWorker implements EmulatorApi {
@@ -207,10 +213,12 @@ class EmulatorWorker implements EmulatorApi {
     if (!persistent && wantsPersistence) disk.detach("memory", storageError ?? "the browser's storage is unavailable");
     reportDisk(disk.status);
 
+    const network = new LabNetwork(options.network);
     const machine = new Machine(
       {
         manifest,
         kernel,
+        network: options.network?.backend === "v86-fetch" ? "v86-fetch" : network.stack,
         umlMemory: options.umlMemory,
         source,
         wasm,
@@ -230,7 +238,7 @@ class EmulatorWorker implements EmulatorApi {
       },
     );
     const hostMemoryMiB = plan.start.kind === "cold" ? 256 : plan.start.hostMemoryMiB;
-    this.running = { machine, manifest, lab, kernel, disk, meta, backing, hostMemoryMiB };
+    this.running = { machine, manifest, lab, kernel, disk, meta, backing, hostMemoryMiB, network, usesStack: options.network?.backend !== "v86-fetch" };
     try {
       await machine.boot();
       // A restored state brought its own disk blocks, and a fresh disk its COW header: store them now.
@@ -310,9 +318,29 @@ class EmulatorWorker implements EmulatorApi {
     const running = this.running;
     this.running = undefined;
     if (!running) return;
+    running.network.close();
     await running.machine.stop();
     // Whatever the guest wrote before stopping is stored before the disk is let go.
     await running.disk.flush();
+  }
+
+  network(): NetworkStatus | undefined {
+    // With v86's own backend (the benchmark's peer) the stack is not on the NIC: nothing to report.
+    return this.running?.usesStack ? this.running.network.status() : undefined;
+  }
+
+  async listeningPorts(): Promise<number[]> {
+    const running = this.running;
+    if (!running || running.machine.status.stage !== "ready") return [];
+    const reply = await running.machine.agentRequest("ports", 5000).catch(() => "");
+    return [...new Set(reply.replace(/^ok ports/, "").trim().split(/\s+/).filter(Boolean).map(Number))].filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
+  }
+
+  async guestHttp(port: number, request: GuestRequest): Promise<GuestResponse> {
+    const running = this.running;
+    if (!running) return { status: 503, reason: "", headers: [["Content-Type", "text/plain"]], body: new TextEncoder().encode("the lab is not running\n") };
+    const response = await running.network.guestHttp(port, request);
+    return Comlink.transfer(response, [response.body.buffer]);
   }
 
   status(): MachineStatus {

@@ -79,8 +79,11 @@ export interface MachineOptions {
   verbose?: boolean;
   /** Extra UML kernel arguments. */
   umlArgs?: readonly string[];
-  /** The other end of the host's NIC (virtio-net); default none, and the guest's frames go nowhere. */
-  network?: NetworkAdapter;
+  /**
+   * The other end of the host's NIC (virtio-net); default none, and the guest's frames go nowhere.
+   * "v86-fetch" hands the NIC to v86's own fetch backend instead: the benchmark's peer figure.
+   */
+  network?: NetworkAdapter | "v86-fetch";
 }
 
 /** The NIC seam: the machine hands the guest's frames to an adapter, which answers through `deliver`. */
@@ -238,7 +241,7 @@ export class Machine {
       hdb: this.stateDisk as unknown as V86Image,
       virtio_console: { type: "none" },
       // Always present, so every saved state has the same devices; a restore keeps the guest's MAC.
-      net_device: { type: "virtio" },
+      net_device: this.options.network === "v86-fetch" ? { type: "virtio", relay_url: "fetch" } : { type: "virtio" },
       preserve_mac_from_state_image: true,
       autostart: true,
       disable_keyboard: true,
@@ -254,7 +257,7 @@ export class Machine {
     emulator.add_listener("virtio-console0-output-bytes", (bytes) => this.onUmlBytes(bytes));
     onVirtioConsoleOutput(emulator, 1, (bytes) => this.agent.receive(bytes));
     const network = this.options.network;
-    if (network) {
+    if (network && network !== "v86-fetch") {
       emulator.add_listener("net0-send", (frame) => network.receive(frame));
       network.attach((frame) => this.toNic(frame));
     }

@@ -1,0 +1,101 @@
+// The lab's network in the worker: the pure stack plus the browser's transports (a Wisp relay over
+// WebSocket, fetch, DNS-over-HTTPS), chosen from the page's NetworkOptions. Worker globals live here,
+// not in workers/net/.
+import type { NetworkOptions, NetworkStatus } from "./api.ts";
+import { dohResolver } from "./net/doh.ts";
+import { fetchConnector, isAllowed, type AllowRule } from "./net/fetch-transport.ts";
+import { errorResponse, guestHttp, type GuestRequest, type GuestResponse } from "./net/guest-http.ts";
+import { routeTcp } from "./net/router.ts";
+import { DEFAULT_NET_CONFIG, NetStack } from "./net/stack.ts";
+import type { DnsResolver, TcpConnector, UdpConnector } from "./net/transport.ts";
+import { dnsOverWisp, WispClient } from "./net/wisp.ts";
+
+/** UML's NIC (umlab-uml gives it this MAC), so its lease is found among the others. */
+export const UML_MAC = "52:54:00:12:34:56";
+
+/** IP literals in private, loopback and link-local ranges: fetch must not reach the user's intranet. */
+const PRIVATE_LITERAL = /^(10|127)\.|^192\.168\.|^169\.254\.|^172\.(1[6-9]|2\d|3[01])\.|^0\.|^\[|^localhost$/;
+
+/** By default fetch may reach any public name or address, and the user's machine through the gateway. */
+export const DEFAULT_FETCH_ALLOW = (gateway: string) => (host: string): boolean => host === gateway || !PRIVATE_LITERAL.test(host);
+
+/** Tries each resolver in turn; the last failure rejects. */
+function firstAnswer(resolvers: readonly DnsResolver[]): DnsResolver | undefined {
+  if (resolvers.length === 0) return undefined;
+  return async (query) => {
+    let last: unknown = new Error("no resolver");
+    for (const resolve of resolvers) {
+      try {
+        return await resolve(query);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  };
+}
+
+export class LabNetwork {
+  readonly stack: NetStack;
+  private readonly relay: WispClient | undefined;
+  private readonly options: NetworkOptions;
+
+  constructor(options: NetworkOptions = {}) {
+    this.options = options;
+    const gateway = DEFAULT_NET_CONFIG.gateway;
+    this.relay = options.relayUrl ? new WispClient({ url: options.relayUrl, WebSocket }) : undefined;
+    const rules: AllowRule[] | undefined = options.fetchAllow?.map((host) => ({ host }));
+    const allowFetch = (host: string, port: number): boolean => (rules ? host === gateway || isAllowed(rules, host, port) : DEFAULT_FETCH_ALLOW(gateway)(host));
+    const viaFetch: TcpConnector = fetchConnector({
+      fetch: (url, init) => fetch(url, init),
+      allow: allowFetch,
+      // The user's machine is "localhost" to the browser, as 10.0.2.2 is to the guest (slirp's convention).
+      rewrite: (target) => (target.ip === gateway ? `http://localhost:${target.port}` : undefined),
+    });
+    const relay = this.relay;
+    const udp: UdpConnector | undefined = relay ? (target, sink) => relay.udp(target, sink) : undefined;
+    const resolvers: DnsResolver[] = [];
+    if (relay && options.relayDns) {
+      const [host = "", port = "53"] = options.relayDns.split(":");
+      resolvers.push(dnsOverWisp((target, sink) => relay.udp(target, sink), { host, port: Number(port) }));
+    }
+    if (options.dohUrl) resolvers.push(dohResolver((url, init) => fetch(url, init), options.dohUrl));
+    this.stack = new NetStack(undefined, { ...DEFAULT_NET_CONFIG, hosts: { ...DEFAULT_NET_CONFIG.hosts, ...options.hosts } }, {
+      tcp: routeTcp({ gateway, fetch: viaFetch, ...(relay ? { relay: (target, sink) => relay.tcp(target, sink) } : {}) }),
+      ...(udp ? { udp } : {}),
+      ...(firstAnswer(resolvers) ? { resolve: firstAnswer(resolvers) } : {}),
+      // Names nobody resolved get stand-in addresses, so fetch and the relay still connect by name.
+      nameAddresses: true,
+    });
+  }
+
+  status(): NetworkStatus {
+    const leases = this.stack.leaseList();
+    const uml = leases.find((lease) => lease.mac === UML_MAC)?.ip;
+    const relay = this.relay?.status();
+    return {
+      transport: this.relay ? "relay" : "fetch",
+      ...(this.options.relayUrl && relay ? { relay: { url: this.options.relayUrl, state: relay.state, streams: relay.streams, ...(relay.error ? { error: relay.error } : {}) } } : {}),
+      leases: leases.map((lease) => ({ ...lease, owner: lease.mac === UML_MAC ? "uml" : "host" })),
+      ...(uml ? { umlAddress: uml } : {}),
+      tcp: { ...this.stack.tcp.counters },
+      frames: { ...this.stack.counters },
+    };
+  }
+
+  /** One HTTP request to a server in UML (the preview); an error page when UML has no address or port. */
+  async guestHttp(port: number, request: GuestRequest): Promise<GuestResponse> {
+    const ip = this.stack.leaseOf(UML_MAC);
+    if (!ip) return errorResponse(503, "UML has no network address yet (is eth0 up? try: udhcpc -i eth0)");
+    try {
+      return await guestHttp((p, outside) => this.stack.connectToGuest(ip, p, outside), port, request, port === 80 ? ip : `${ip}:${port}`);
+    } catch (err) {
+      return errorResponse(502, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  close(): void {
+    this.stack.tcp.resetAll();
+    this.relay?.close();
+  }
+}
