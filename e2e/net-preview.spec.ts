@@ -100,6 +100,22 @@ test("busybox httpd in UML is listed as port 80, and /guest/80/ shows its page i
   await expect(inline).toBeFocused();
 });
 
+test("a port forward carries raw bytes to httpd in UML and back, and a closed port is refused", async ({ booted }) => {
+  const { page } = booted;
+  // httpd from the test above still listens on 80: an HTTP/1.0 request by hand, the answer until its FIN.
+  const answer = await page.evaluate(() => window.umlab?.forwardPort(80, "GET /index.html HTTP/1.0\r\n\r\n"));
+  expect(answer).toMatch(/^HTTP\/1\.[01] 200 OK\r\n/);
+  expect(answer).toContain("hello-from-uml-42");
+  await expect(page.evaluate((p) => window.umlab?.forwardPort(p, "x"), CLOSED_PORT)).rejects.toThrow(new RegExp(`nothing listens on port ${CLOSED_PORT}`));
+});
+
+test("a loopback service the page provides answers UML's wget at 10.0.2.2:<port>", async ({ booted }) => {
+  const { page } = booted;
+  await page.evaluate(() => window.umlab?.serveLoopback(9099, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nserved-by-the-page\n"));
+  const out = await booted.capture("wget -q -O - http://10.0.2.2:9099/anything");
+  expect(out).toBe("served-by-the-page");
+});
+
 test("a port nothing listens on in UML gives a clear error page", async ({ booted }) => {
   const { page } = booted;
   await expect(page.getByTestId(`listening-port-${CLOSED_PORT}`)).toHaveCount(0);

@@ -37,6 +37,7 @@ import { keyAction, type KeyAction } from "./key-actions.ts";
 import { holdLabLock } from "./lab-lock.ts";
 import { PREVIEW_PREFIX } from "./network-state.ts";
 import { NetworkView } from "./network-view.ts";
+import { exchange, serveConnections } from "./stream-port.ts";
 import {
   bootModeFromSearch,
   DEFAULT_KERNEL,
@@ -230,6 +231,18 @@ export class App {
       saveSession: (kind = "manual") => this.saveSession(kind),
       listSessions: () => this.usableClient()?.listSessions(this.lab) ?? Promise.resolve([]),
       network: () => this.usableClient()?.network() ?? Promise.resolve(undefined),
+      forwardPort: async (port, request) => {
+        const client = this.usableClient();
+        if (!client) throw new Error("the lab is not running");
+        return new TextDecoder().decode(await exchange(await client.forwardPort(port), new TextEncoder().encode(request)));
+      },
+      serveLoopback: async (port, reply) => {
+        const client = this.usableClient();
+        if (!client) throw new Error("the lab is not running");
+        const channel = new MessageChannel();
+        serveConnections(channel.port1, () => reply);
+        await client.serveLoopback(port, channel.port2);
+      },
     };
     this.activate("uml", false);
     this.syncControls();

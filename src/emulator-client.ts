@@ -133,6 +133,16 @@ export class EmulatorClient {
     return this.api.guestHttp(port, buffer instanceof ArrayBuffer ? Comlink.transfer(request, [buffer]) : request);
   }
 
+  /** A port forward into UML: the connection's bytes travel on the returned port. */
+  forwardPort(port: number): Promise<MessagePort> {
+    return this.api.forwardPort(port);
+  }
+
+  /** Guest connections to 10.0.2.2:`port` arrive on `listener` (transferred to the worker). */
+  serveLoopback(port: number, listener: MessagePort): Promise<void> {
+    return this.api.serveLoopback(port, Comlink.transfer(listener, [listener]));
+  }
+
   /** Kills the worker outright, e.g. when a boot is still in flight and cannot be stopped cleanly. */
   terminate(): void {
     this.broken = true;

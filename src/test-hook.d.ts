@@ -32,6 +32,10 @@ export interface UmlabTestHook {
   listSessions(): Promise<SessionInfo[]>;
   /** The network's transport, leases and counters; undefined while no machine runs. */
   network(): Promise<NetworkStatus | undefined>;
+  /** Port forward: sends `request` to `port` in UML, half-closes, and resolves with the whole answer. */
+  forwardPort(port: number, request: string): Promise<string>;
+  /** A page-provided loopback service at 10.0.2.2:`port` that answers every guest connection with `reply`. */
+  serveLoopback(port: number, reply: string): Promise<void>;
 }
 
 declare global {

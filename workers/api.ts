@@ -165,6 +165,26 @@ export interface ConsolePortEvents {
   resize: readonly [cols: number, rows: number];
 }
 
+/**
+ * One TCP connection's bytes on a MessagePort, both ways: a port forward into UML (`forwardPort`) or a
+ * guest connection to a service the page provides (`serveLoopback`). `end` is a half-close (FIN);
+ * `error` tears the connection down (RST).
+ */
+export interface StreamPortEvents {
+  data: Uint8Array;
+  end: null;
+  error: string;
+}
+
+export type StreamPortMessage = { [K in keyof StreamPortEvents]: { type: K; data: StreamPortEvents[K] } }[keyof StreamPortEvents];
+
+/** On a `serveLoopback` listener port: a guest connected; its bytes travel on the transferred port. */
+export interface LoopbackConnection {
+  type: "connection";
+  /** The service's port the guest connected to. */
+  port: number;
+}
+
 export type ConsolePortMessage = { [K in keyof ConsolePortEvents]: { type: K; data: ConsolePortEvents[K] } }[keyof ConsolePortEvents];
 
 export interface EmulatorApi {
@@ -198,4 +218,15 @@ export interface EmulatorApi {
   listeningPorts(): Promise<number[]>;
   /** One HTTP request to a server in UML, e.g. busybox httpd on port 80: what the preview URL shows. */
   guestHttp(port: number, request: GuestRequest): Promise<GuestResponse>;
+  /**
+   * A port forward: a TCP connection to `port` on UML's eth0, its bytes on the returned MessagePort
+   * (StreamPortMessage). Rejects when UML has no address or nothing listens there.
+   */
+  forwardPort(port: number): Promise<MessagePort>;
+  /**
+   * A loopback service the page provides: guest connections to 10.0.2.2:`port` (which otherwise reach the
+   * user's machine) arrive on `listener` as LoopbackConnection messages, each with a MessagePort carrying
+   * that connection's bytes. Lasts until the machine stops; a later call for the same port replaces it.
+   */
+  serveLoopback(port: number, listener: MessagePort): void;
 }

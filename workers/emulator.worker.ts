@@ -343,6 +343,18 @@ class EmulatorWorker implements EmulatorApi {
     return Comlink.transfer(response, [response.body.buffer]);
   }
 
+  async forwardPort(port: number): Promise<MessagePort> {
+    const running = this.running;
+    if (!running?.usesStack) throw new Error("the lab is not running");
+    const forward = await running.network.forwardPort(port);
+    return Comlink.transfer(forward, [forward]);
+  }
+
+  serveLoopback(port: number, listener: MessagePort): void {
+    if (!this.running?.usesStack) throw new Error("the lab is not running");
+    this.running.network.serveLoopback(port, listener);
+  }
+
   status(): MachineStatus {
     const s = this.running?.machine.status;
     return { stage: s?.stage ?? "idle", kernel: s?.kernel, umid: s?.umid, stageTimes: s?.stageTimes ?? {} };

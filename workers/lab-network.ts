@@ -1,13 +1,13 @@
 // The lab's network in the worker: the pure stack plus the browser's transports (a Wisp relay over
 // WebSocket, fetch, DNS-over-HTTPS), chosen from the page's NetworkOptions. Worker globals live here,
 // not in workers/net/.
-import type { NetworkOptions, NetworkStatus } from "./api.ts";
+import type { LoopbackConnection, NetworkOptions, NetworkStatus, StreamPortMessage } from "./api.ts";
 import { dohResolver } from "./net/doh.ts";
 import { fetchConnector, isAllowed, type AllowRule } from "./net/fetch-transport.ts";
 import { errorResponse, guestHttp, type GuestRequest, type GuestResponse } from "./net/guest-http.ts";
 import { routeTcp } from "./net/router.ts";
 import { DEFAULT_NET_CONFIG, NetStack } from "./net/stack.ts";
-import type { DnsResolver, TcpConnector, UdpConnector } from "./net/transport.ts";
+import type { DnsResolver, OutsideStream, StreamSink, TcpConnector, UdpConnector } from "./net/transport.ts";
 import { dnsOverWisp, WispClient } from "./net/wisp.ts";
 
 /** UML's NIC (umlab-uml gives it this MAC), so its lease is found among the others. */
@@ -35,8 +35,48 @@ function firstAnswer(resolvers: readonly DnsResolver[]): DnsResolver | undefined
   };
 }
 
+/** Posts one stream message, transferring the bytes (never copying on the hot path). */
+function post(port: MessagePort, message: StreamPortMessage): void {
+  if (message.type === "data") {
+    const own = message.data.byteOffset === 0 && message.data.byteLength === message.data.buffer.byteLength ? message.data : message.data.slice();
+    port.postMessage({ type: "data", data: own } satisfies StreamPortMessage, [own.buffer]);
+  } else {
+    port.postMessage(message);
+  }
+}
+
+/** The stack's view of a connection whose other end is a MessagePort. */
+function portAsOutside(port: MessagePort): OutsideStream {
+  return {
+    write: (bytes) => post(port, { type: "data", data: bytes }),
+    end: () => post(port, { type: "end", data: null }),
+    abort: () => {
+      post(port, { type: "error", data: "connection reset" });
+      port.close();
+    },
+    buffered: 0,
+    pause: () => {},
+    resume: () => {},
+  };
+}
+
+/** Messages from the port drive the stack's side of the connection. */
+function drivePort(port: MessagePort, sink: StreamSink): void {
+  port.onmessage = (event: MessageEvent<StreamPortMessage>) => {
+    const message = event.data;
+    if (message.type === "data") sink.data(message.data);
+    else if (message.type === "end") sink.end();
+    else {
+      sink.error(message.data);
+      port.close();
+    }
+  };
+}
+
 export class LabNetwork {
   readonly stack: NetStack;
+  /** Loopback services the page provides, by "10.0.2.2:port" (see EmulatorApi.serveLoopback). */
+  private readonly services = new Map<string, TcpConnector>();
   private readonly relay: WispClient | undefined;
   private readonly options: NetworkOptions;
 
@@ -61,7 +101,7 @@ export class LabNetwork {
     }
     if (options.dohUrl) resolvers.push(dohResolver((url, init) => fetch(url, init), options.dohUrl));
     this.stack = new NetStack(undefined, { ...DEFAULT_NET_CONFIG, hosts: { ...DEFAULT_NET_CONFIG.hosts, ...options.hosts } }, {
-      tcp: routeTcp({ gateway, fetch: viaFetch, ...(relay ? { relay: (target, sink) => relay.tcp(target, sink) } : {}) }),
+      tcp: routeTcp({ gateway, fetch: viaFetch, services: this.services, ...(relay ? { relay: (target, sink) => relay.tcp(target, sink) } : {}) }),
       ...(udp ? { udp } : {}),
       ...(firstAnswer(resolvers) ? { resolve: firstAnswer(resolvers) } : {}),
       // Names nobody resolved get stand-in addresses, so fetch and the relay still connect by name.
@@ -92,6 +132,29 @@ export class LabNetwork {
     } catch (err) {
       return errorResponse(502, err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /** A port forward into UML: the returned port carries the connection's bytes both ways. */
+  async forwardPort(port: number): Promise<MessagePort> {
+    const ip = this.stack.leaseOf(UML_MAC);
+    if (!ip) throw new Error("UML has no network address yet (is eth0 up? try: udhcpc -i eth0)");
+    const channel = new MessageChannel();
+    const sink = await this.stack.connectToGuest(ip, port, portAsOutside(channel.port1)).catch((err: unknown) => {
+      channel.port1.close();
+      throw new Error(`nothing listens on port ${port} in UML (${err instanceof Error ? err.message : String(err)})`);
+    });
+    drivePort(channel.port1, sink);
+    return channel.port2;
+  }
+
+  /** Guest connections to 10.0.2.2:`port` go to the page's `listener` instead of the user's machine. */
+  serveLoopback(port: number, listener: MessagePort): void {
+    this.services.set(`${DEFAULT_NET_CONFIG.gateway}:${port}`, (_target, sink) => {
+      const channel = new MessageChannel();
+      drivePort(channel.port1, sink);
+      listener.postMessage({ type: "connection", port } satisfies LoopbackConnection, [channel.port2]);
+      return Promise.resolve(portAsOutside(channel.port1));
+    });
   }
 
   close(): void {
