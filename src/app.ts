@@ -43,6 +43,7 @@ import {
   DEFAULT_KERNEL,
   DEFAULT_LAB,
   dohFromSearch,
+  relayDnsFromSearch,
   isKernel,
   kernelFromSearch,
   KERNELS,
@@ -56,7 +57,7 @@ import {
   type RelaySource,
 } from "./options.ts";
 import { OutputGate } from "./output-gate.ts";
-import { badDohProblem, badLabProblem, badRelayProblem, bootProblem, previewWithoutLabProblem, guestProblem, unknownBootModeProblem, unknownKernelProblem, workerProblem, type Problem } from "./problems.ts";
+import { badDnsProblem, badDohProblem, badLabProblem, badRelayProblem, bootProblem, previewWithoutLabProblem, guestProblem, unknownBootModeProblem, unknownKernelProblem, workerProblem, type Problem } from "./problems.ts";
 import { currentSession, describeStart } from "./sessions.ts";
 import { SessionsView } from "./sessions-view.ts";
 import { TerminalPane } from "./terminal-pane.ts";
@@ -137,6 +138,8 @@ export class App {
   /** The Wisp relay this page boots with (?relay=, VITE_UMLAB_RELAY, the dev server's), and the DoH server. */
   private relay: { url: string | undefined; source: RelaySource } = { url: undefined, source: "none" };
   private dohUrl: string | undefined;
+  /** ?dns=: a DNS server reached over the relay's UDP. */
+  private relayDns: string | undefined;
   /** The worker's latest network report and UML's listening ports; cleared when a boot starts. */
   private networkStatus: NetworkStatus | undefined;
   private listeningPorts: number[] = [];
@@ -287,6 +290,14 @@ export class App {
       });
     }
     this.dohUrl = doh.dohUrl;
+    const dns = relayDnsFromSearch(location.search);
+    if (!dns.ok) {
+      return this.refuse(badDnsProblem(dns.message), () => {
+        history.replaceState(history.state, "", urlWithout(location.href, "dns"));
+        this.start();
+      });
+    }
+    this.relayDns = dns.relayDns;
     this.renderNetwork();
     const choice = kernelFromSearch(location.search);
     if (!choice.ok) {
@@ -720,7 +731,7 @@ export class App {
 
   private networkOptions(): NetworkOptions {
     const backend = networkBackendFromSearch(location.search);
-    return { ...(this.relay.url ? { relayUrl: this.relay.url } : {}), ...(this.dohUrl ? { dohUrl: this.dohUrl } : {}), ...(backend === "v86-fetch" ? { backend } : {}) };
+    return { ...(this.relay.url ? { relayUrl: this.relay.url } : {}), ...(this.dohUrl ? { dohUrl: this.dohUrl } : {}), ...(this.relayDns ? { relayDns: this.relayDns } : {}), ...(backend === "v86-fetch" ? { backend } : {}) };
   }
 
   /** Asks the worker for the network's state and UML's ports, only while UML is up and the page is seen. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootModeFromSearch, dohFromSearch, networkBackendFromSearch, kernelFromSearch, labFromSearch, relayFromSearch, urlWithKernel, urlWithout, type RelayDefaults } from "./options.ts";
+import { bootModeFromSearch, dohFromSearch, networkBackendFromSearch, relayDnsFromSearch, kernelFromSearch, labFromSearch, relayFromSearch, urlWithKernel, urlWithout, type RelayDefaults } from "./options.ts";
 
 describe("kernelFromSearch", () => {
   it("defaults to lean", () => {
@@ -142,5 +142,20 @@ describe("networkBackendFromSearch", () => {
     expect(networkBackendFromSearch("")).toBe("umlab");
     expect(networkBackendFromSearch("?net=other")).toBe("umlab");
     expect(networkBackendFromSearch("?relay=none&net=v86-fetch")).toBe("v86-fetch");
+  });
+});
+
+describe("relayDnsFromSearch", () => {
+  it("takes an IPv4 address with an optional port, 53 by default", () => {
+    expect(relayDnsFromSearch("")).toEqual({ ok: true, relayDns: undefined });
+    expect(relayDnsFromSearch("?dns=1.1.1.1")).toEqual({ ok: true, relayDns: "1.1.1.1:53" });
+    expect(relayDnsFromSearch("?dns=192.0.2.53:5353")).toEqual({ ok: true, relayDns: "192.0.2.53:5353" });
+  });
+  it("refuses names, bad octets and bad ports with the reason", () => {
+    for (const bad of ["dns.google", "1.2.3.256", "1.2.3.4:0", "1.2.3.4:70000"]) {
+      const choice = relayDnsFromSearch(`?dns=${bad}`);
+      expect(choice.ok).toBe(false);
+      if (!choice.ok) expect(choice.message).toContain(bad);
+    }
   });
 });

@@ -146,3 +146,15 @@ export function dohFromSearch(search: string): DohChoice {
 export function networkBackendFromSearch(search: string): "umlab" | "v86-fetch" {
   return new URLSearchParams(search).get("net") === "v86-fetch" ? "v86-fetch" : "umlab";
 }
+
+export type RelayDnsChoice = { ok: true; relayDns: string | undefined } | { ok: false; message: string };
+
+/** Reads ?dns=<ip>[:port]: a DNS server the relay reaches over UDP, so the guest sees real addresses. */
+export function relayDnsFromSearch(search: string): RelayDnsChoice {
+  const value = new URLSearchParams(search).get("dns");
+  if (value === null || value === "") return { ok: true, relayDns: undefined };
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/.exec(value);
+  const port = Number(m?.[2] ?? "53");
+  if (m?.[1] && m[1].split(".").every((octet) => Number(octet) <= 255) && port >= 1 && port <= 65535) return { ok: true, relayDns: `${m[1]}:${port}` };
+  return { ok: false, message: `Bad DNS server "${value}" in the address (?dns=${value}): it must be an IPv4 address with an optional port, e.g. ?dns=1.1.1.1 or ?dns=192.0.2.53:5353. It is reached through the relay.` };
+}

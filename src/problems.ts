@@ -96,6 +96,10 @@ export function badDohProblem(message: string): Problem {
   return { title: "Bad DNS-over-HTTPS server", message, advice: "Open the page with `?doh=https://…/dns-query`, or without `?doh=`.", action: "Start without it" };
 }
 
+export function badDnsProblem(message: string): Problem {
+  return { title: "Bad DNS server", message, advice: "Open the page with `?dns=1.1.1.1` (any IPv4 address the relay can reach), or without `?dns=`.", action: "Start without it" };
+}
+
 /** Splits advice into plain text and `code` parts, so the view can mark commands up without innerHTML. */
 export function adviceParts(advice: string): { text: string; code: boolean }[] {
   return advice
