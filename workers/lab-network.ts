@@ -5,7 +5,7 @@ import type { LoopbackConnection, NetworkOptions, NetworkStatus, StreamPortMessa
 import { dohResolver } from "./net/doh.ts";
 import { fetchConnector, isAllowed, type AllowRule } from "./net/fetch-transport.ts";
 import { errorResponse, guestHttp, type GuestRequest, type GuestResponse } from "./net/guest-http.ts";
-import { routeTcp } from "./net/router.ts";
+import { RELAY_LOOPBACK, routeTcp } from "./net/router.ts";
 import { DEFAULT_NET_CONFIG, NetStack } from "./net/stack.ts";
 import type { DnsResolver, OutsideStream, StreamSink, TcpConnector, UdpConnector } from "./net/transport.ts";
 import { dnsOverWisp, WispClient } from "./net/wisp.ts";
@@ -93,7 +93,8 @@ export class LabNetwork {
       rewrite: (target) => (target.ip === gateway ? `http://localhost:${target.port}` : undefined),
     });
     const relay = this.relay;
-    const udp: UdpConnector | undefined = relay ? (target, sink) => relay.udp(target, sink) : undefined;
+    // UDP to the gateway reaches the relay's loopback, as TCP does (router.ts).
+    const udp: UdpConnector | undefined = relay ? (target, sink) => relay.udp(target.ip === gateway ? { ip: RELAY_LOOPBACK, port: target.port } : target, sink) : undefined;
     const resolvers: DnsResolver[] = [];
     if (relay && options.relayDns) {
       const [host = "", port = "53"] = options.relayDns.split(":");

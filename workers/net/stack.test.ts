@@ -306,6 +306,21 @@ describe("NetStack: UDP NAT and leases", () => {
     expect([ipToString(ip.src), udp.srcPort, ipToString(ip.dst), udp.dstPort, new TextDecoder().decode(udp.payload)]).toEqual(["192.0.2.7", 7777, "10.0.2.15", 4000, "pong"]);
   });
 
+  it("carries UDP to the gateway (the user's machine) too, but not to other addresses on the segment", async () => {
+    const targets: string[] = [];
+    const stack = new NetStack(() => {}, DEFAULT_NET_CONFIG, {
+      udp: (target) => {
+        targets.push(`${target.ip}:${target.port}`);
+        return Promise.resolve({ send: () => {}, close: () => {} });
+      },
+    });
+    stack.receive(ipFrame(guest, gw, PROTO_UDP, buildUdp(guest, gw, 4000, 5353, new Uint8Array([1]))));
+    stack.receive(ipFrame(guest, parseIp("10.0.2.40"), PROTO_UDP, buildUdp(guest, parseIp("10.0.2.40"), 4000, 5353, new Uint8Array([1]))));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(targets).toEqual(["10.0.2.2:5353"]);
+    expect(stack.counters.unhandled).toBe(1);
+  });
+
   it("forgets a flow the connector refused, and drops UDP when there is no connector", async () => {
     const refusing = new NetStack(() => {}, DEFAULT_NET_CONFIG, { udp: () => Promise.reject(new Error("no UDP on this relay")) });
     refusing.receive(ipFrame(guest, far, PROTO_UDP, buildUdp(guest, far, 4000, 7777, new Uint8Array([1]))));

@@ -218,7 +218,8 @@ export class NetStack {
       if (local) reply(local);
       else if (this.resolver) this.resolveOutside(query, udp.payload, reply);
       else reply(this.answerStandIn(query));
-    } else if (this.udp && !this.inSegment(packet.dst)) {
+    } else if (this.udp && (!this.inSegment(packet.dst) || packet.dst === this.gateway)) {
+      // The gateway is the user's machine for UDP too; the transport maps it as it does for TCP.
       this.forwardUdp(packet.src, udp.srcPort, packet.dst, udp.dstPort, udp.payload);
     } else {
       this.counters.unhandled++;
