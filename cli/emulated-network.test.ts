@@ -14,7 +14,7 @@ import { parseIp } from "../workers/net/wire.ts";
 import { fetchConnector } from "../workers/net/fetch-transport.ts";
 import { guestHttp } from "../workers/net/guest-http.ts";
 import { DEFAULT_NET_CONFIG, NetStack } from "../workers/net/stack.ts";
-import type { DnsResolver, TcpConnector } from "../workers/net/transport.ts";
+import type { DnsResolver, TcpConnector, UdpConnector } from "../workers/net/transport.ts";
 import { startEmulatedUml, type EmulatedUml } from "./emulated-uml.ts";
 import { nodeTcpConnector } from "./node-tcp.ts";
 
@@ -30,6 +30,7 @@ describe("the network inside the emulator: UML's wget through each transport", {
   // Which transport carries the guest's TCP (and resolves names) right now; each test picks one.
   let transport: TcpConnector = nodeTcpConnector();
   let resolver: DnsResolver = () => Promise.reject(new Error("no outside resolver"));
+  let udpTransport: UdpConnector = () => Promise.reject(new Error("no UDP transport"));
   // The Wisp relay as the dev server runs it (loopback allowed), on its own loopback HTTP server.
   let relayServer: http.Server;
   let relay: WispRelay;
@@ -57,6 +58,7 @@ describe("the network inside the emulator: UML's wget through each transport", {
     stack = new NetStack(undefined, { ...DEFAULT_NET_CONFIG, hosts: { "lab.example": "10.0.2.77" } }, {
       tcp: (target, sink) => transport(target, sink),
       resolve: (query) => resolver(query),
+      udp: (target, sink) => udpTransport(target, sink),
       nameAddresses: true,
     });
     uml = await startEmulatedUml({ network: stack });
@@ -105,7 +107,7 @@ describe("the network inside the emulator: UML's wget through each transport", {
     console.log(`fetch: 10 MiB in ${seconds.toFixed(2)} s (${(10 / seconds).toFixed(2)} MiB/s)`);
   });
 
-  it("Wisp relay: names resolve through the relay's UDP to a DNS server, and 10 MiB arrive through its TCP", async () => {
+  it("Wisp relay: UML's tftp gets a file over UDP, names resolve through the relay's UDP, and 10 MiB arrive through its TCP", async () => {
     // The dev server's page sends its own origin; `ws` has to be told.
     const OriginSocket: WispSocketConstructor = class extends WebSocket {
       constructor(url: string) {
@@ -117,7 +119,22 @@ describe("the network inside the emulator: UML's wget through each transport", {
     resolver = dnsOverWisp(client.udp, { host: "127.0.0.1", port: dnsPort });
     // The browser's router hands the relay 10.0.2.2 as its loopback (workers/net/router.ts).
     transport = (target, sink) => client.tcp(target.ip === "10.0.2.2" ? { ip: "127.0.0.1", port: target.port } : target, sink);
+    // A one-file TFTP server on loopback (RFC 1350, answering from its own port): UDP both ways through the
+    // stack's UDP NAT and the relay's UDP streams, driven by busybox's tftp in UML.
+    const fileText = `tftp-through-the-relay-${bigSha.slice(0, 8)}\n`;
+    const tftp = dgram.createSocket("udp4");
+    tftp.on("message", (packet, from) => {
+      if (packet.readUInt16BE(0) !== 1) return; // only a read request starts anything; ACKs need no answer
+      const data = Buffer.concat([Buffer.from([0, 3, 0, 1]), Buffer.from(fileText)]);
+      tftp.send(data, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => tftp.bind(0, "127.0.0.1", resolve));
+    udpTransport = (target, sink) => client.udp(target.ip === "10.0.2.2" ? { ip: "127.0.0.1", port: target.port } : target, sink);
     try {
+      const got = await uml.run(`cd /tmp && rm -f hello.txt && tftp -g -r hello.txt 10.0.2.2 ${(tftp.address() as AddressInfo).port} && cat hello.txt`);
+      expect(got.status, got.output).toBe(0);
+      expect(got.output).toContain(fileText);
+      expect(stack.udpFlowCount).toBeGreaterThan(0);
       const lookup = await uml.run("nslookup files.example.org");
       expect(lookup.output).toMatch(/Name:\s+files\.example\.org\s+Address:\s+10\.0\.2\.2/);
       const page = await uml.run(`wget -q -O - http://10.0.2.2:${port}/`);
@@ -128,6 +145,8 @@ describe("the network inside the emulator: UML's wget through each transport", {
       expect(client.status().bytesReceived).toBeGreaterThan(10 * 1024 * 1024);
     } finally {
       client.close();
+      tftp.close();
+      udpTransport = () => Promise.reject(new Error("no UDP transport"));
       resolver = () => Promise.reject(new Error("no outside resolver"));
     }
   });
