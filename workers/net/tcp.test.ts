@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { concatBytes } from "./http1.ts";
 import { ACK, buildTcp, FIN, parseTcp, PSH, RST, SYN, TcpNat, type TcpSegment } from "./tcp.ts";
 import type { OutsideStream, StreamSink, TcpTarget } from "./transport.ts";
 import { MalformedPacket, parseIp } from "./wire.ts";
@@ -32,19 +33,10 @@ class Outside implements OutsideStream {
     this.paused = false;
   }
   text(): string {
-    return new TextDecoder().decode(concat(this.received));
+    return new TextDecoder().decode(concatBytes(this.received));
   }
 }
 
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const pattern = (n: number, seed = 7): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -127,7 +119,7 @@ class Harness {
       }
       this.send(ACK, undefined, { window });
     }
-    return concat(parts);
+    return concatBytes(parts);
   }
 }
 
@@ -207,7 +199,7 @@ describe("TCP NAT", () => {
     // Arrival order 0, 2, 2 (duplicate), 3, 1, 0 (old duplicate).
     for (const i of [0, 2, 2, 3, 1, 0]) h.send(ACK, parts[i], { seq: at(i) });
     expect(h.outside.received.length).toBeGreaterThan(0);
-    expect(concat(h.outside.received)).toEqual(data);
+    expect(concatBytes(h.outside.received)).toEqual(data);
     const acks = h.take().map((s) => s.ack - h.seq);
     // Duplicate ACKs at 1000 while the gap is open, then everything.
     expect(acks).toEqual([1000, 1000, 1000, 1000, 4000, 4000]);
@@ -219,7 +211,7 @@ describe("TCP NAT", () => {
     const data = pattern(300);
     h.send(ACK | PSH, data.subarray(0, 200));
     h.send(ACK | PSH, data.subarray(100, 300), { seq: h.seq + 100 });
-    expect(concat(h.outside.received)).toEqual(data);
+    expect(concatBytes(h.outside.received)).toEqual(data);
   });
 
   it("segments outside bytes by the guest's MSS and recovers a lost segment by fast retransmit", async () => {
@@ -413,7 +405,7 @@ describe("TCP NAT", () => {
     sink.data(bytes("GET / HTTP/1.0\r\n\r\n"));
     expect(h.take()[0]?.payload).toEqual(bytes("GET / HTTP/1.0\r\n\r\n"));
     h.nat.receive(guest, gateway, buildTcp(guest, gateway, { srcPort: 80, dstPort: syn.srcPort, seq: 5001, ack: syn.seq + 19, flags: ACK | PSH, window: 1000, payload: bytes("hi") }));
-    expect(new TextDecoder().decode(concat(received))).toBe("hi");
+    expect(new TextDecoder().decode(concatBytes(received))).toBe("hi");
 
     // A closed port: the guest answers RST and the open fails.
     h.take();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { concatBytes } from "./http1.ts";
 import type { StreamSink, TcpTarget } from "./transport.ts";
 import {
   CLOSE_BLOCKED,
@@ -30,15 +31,6 @@ const bytesOf = (s: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const hex = (digest: ArrayBuffer): string => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 const sha256 = async (bytes: Uint8Array<ArrayBuffer>): Promise<string> => hex(await crypto.subtle.digest("SHA-256", bytes));
-const concat = (parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
 /** A sink that records what the client told it, in order. */
 function recorder() {
@@ -61,7 +53,7 @@ function recorder() {
     },
     drain: () => events.push("drain"),
   };
-  return { sink, events, chunks, done, received: () => concat(chunks) };
+  return { sink, events, chunks, done, received: () => concatBytes(chunks) };
 }
 
 // ---- A scripted WebSocket ----------------------------------------------------------------------------
@@ -717,8 +709,8 @@ describe("WispClient against a real Wisp server (wisp-js)", () => {
     const got: string[] = [];
     const flow = await client.udp({ ip: "127.0.0.1", port: udpPort }, { datagram: (b) => got.push(text(b.subarray(12))), error: (r) => got.push(`error:${r}`) });
     const header = new Uint8Array(12);
-    flow.send(concat([header, bytesOf("first")]));
-    flow.send(concat([header, bytesOf("second")]));
+    flow.send(concatBytes([header, bytesOf("first")]));
+    flow.send(concatBytes([header, bytesOf("second")]));
     for (let i = 0; i < 100 && got.length < 2; i++) await tick(10);
     expect(got.sort()).toEqual(["first", "second"]);
     flow.close();
