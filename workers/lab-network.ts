@@ -101,10 +101,11 @@ export class LabNetwork {
       resolvers.push(dnsOverWisp((target, sink) => relay.udp(target, sink), { host, port: Number(port) }));
     }
     if (options.dohUrl) resolvers.push(dohResolver((url, init) => fetch(url, init), options.dohUrl));
+    const resolve = firstAnswer(resolvers);
     this.stack = new NetStack(undefined, { ...DEFAULT_NET_CONFIG, hosts: { ...DEFAULT_NET_CONFIG.hosts, ...options.hosts } }, {
       tcp: routeTcp({ gateway, fetch: viaFetch, services: this.services, ...(relay ? { relay: (target, sink) => relay.tcp(target, sink) } : {}) }),
       ...(udp ? { udp } : {}),
-      ...(firstAnswer(resolvers) ? { resolve: firstAnswer(resolvers) } : {}),
+      ...(resolve ? { resolve } : {}),
       // Names nobody resolved get stand-in addresses, so fetch and the relay still connect by name.
       nameAddresses: true,
     });
