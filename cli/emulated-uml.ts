@@ -5,9 +5,18 @@ import type { ConsoleId, Machine, NetworkAdapter } from "../workers/core/machine
 import type { KernelFlavour } from "../workers/core/manifest.ts";
 import { createNodeMachine, defaultImagesDir, loadManifest } from "./node-machine.ts";
 import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
+import { UmlControl, type UmlStatus } from "../workers/core/uml-control.ts";
 
 export interface EmulatedUml {
   machine: Machine;
+  /** The toolkit (mconsole, restarts, uploads, the share, extra consoles) over this machine. */
+  control: UmlControl;
+  /** Every UML state the control reported, oldest first. */
+  states: UmlStatus[];
+  /** Extra consoles (UML's xterm channel): title and everything they printed, by channel. */
+  consoles: Map<number, { title: string; text: string; closed: boolean }>;
+  /** The end of everything UML's con0 printed, for failure messages. */
+  transcript(): string;
   /** Runs `command` in UML's shell; rejects after `timeoutMs`. */
   run(command: string, timeoutMs?: number): Promise<{ status: number; output: string }>;
   stop(): Promise<void>;
@@ -31,17 +40,50 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
     ready = resolve;
     failed = reject;
   });
-  const machine = createNodeMachine(imagesDir, manifest, options.kernel ?? "lean", false, {
+  // Set right after the machine exists; the machine's events reach it through this holder.
+  const link: { control?: UmlControl } = {};
+  let transcript = "";
+  const states: UmlStatus[] = [];
+  const consoles = new Map<number, { title: string; text: string; closed: boolean }>();
+  const muxDecoder = new TextDecoder();
+  const start = options.start ?? "snapshot";
+  const kernel = options.kernel ?? "lean";
+  const machine = createNodeMachine(imagesDir, manifest, kernel, false, {
     stage: (e) => {
       if (e.stage === "ready") ready();
       if (e.stage === "error") failed(new Error(`the guest failed: ${e.detail ?? "unknown"}`));
+      link.control?.onStage(e);
     },
     download: () => undefined,
     output: (id: ConsoleId, bytes) => {
-      if (id === "uml") onUml(decoder.decode(bytes, { stream: true }));
+      if (id !== "uml") return;
+      const text = decoder.decode(bytes, { stream: true });
+      transcript = (transcript + text).slice(-4000);
+      onUml(text);
     },
-  }, { start: options.start ?? "snapshot", ...(options.network ? { network: options.network } : {}) });
+    mux: (bytes) => link.control?.muxOutput(bytes),
+    umlExited: (status, panic) => link.control?.onUmlExited(status, panic),
+    umlReady: () => link.control?.onReady(),
+  }, { start, ...(options.network ? { network: options.network } : {}) });
+  const control = new UmlControl(machine, {
+    kernel,
+    hostMemoryMiB: manifest.snapshots?.[kernel]?.hostMemoryMiB ?? 256,
+    onState: (state) => states.push(state),
+    mux: {
+      open: (channel, title) => consoles.set(channel, { title, text: "", closed: false }),
+      data: (channel, bytes) => {
+        const c = consoles.get(channel);
+        if (c) c.text += muxDecoder.decode(bytes, { stream: true });
+      },
+      close: (channel) => {
+        const c = consoles.get(channel);
+        if (c) c.closed = true;
+      },
+    },
+  });
+  link.control = control;
   await machine.boot();
+  if (start === "snapshot") control.afterRestore();
   await up;
   // One command at a time: the console is a single shell.
   let queue: Promise<unknown> = Promise.resolve();
@@ -63,6 +105,10 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
     });
   return {
     machine,
+    control,
+    states,
+    consoles,
+    transcript: () => transcript,
     run(command, timeoutMs = 60_000) {
       const result = queue.then(() => runOne(command, timeoutMs));
       queue = result.catch(() => undefined);

@@ -18,6 +18,8 @@ export interface NativeUmlOptions {
   mem?: string;
   /** More UML command-line words, e.g. a network device. */
   args?: string[];
+  /** More environment for UML and the helpers it starts (HOME, TMPDIR and TERM stay native-uml's). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -29,7 +31,7 @@ export async function startNativeUml(kernel: string, rootImage: string, options:
   const args = [`umid=native-${process.pid}-${randomBytes(3).toString("hex")}`, `mem=${options.mem ?? "64M"}`, `ubd0=${path.join(dir, "cow")},${rootImage}`, "root=/dev/ubda", "rw", "con=null", "con0=fd:0,fd:1", "ssl=null", "quiet", ...(options.args ?? [])];
   // UML keeps its umid folder under $HOME/.uml and its memory file in $TMPDIR.
   const child = spawn("script", ["-qfec", [kernel, ...args].join(" "), "/dev/null"], {
-    env: { ...process.env, HOME: dir, TMPDIR: "/dev/shm", TERM: "linux" },
+    env: { ...process.env, ...options.env, HOME: dir, TMPDIR: "/dev/shm", TERM: "linux" },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let transcript = "";

@@ -36,6 +36,19 @@ describe("umlab CLI", () => {
     expect(r.code).toBe(3);
   }, 240_000);
 
+  it("mconsole version runs the real uml_mconsole on the host and prints UML's reply", async () => {
+    const r = await umlab(["mconsole", "version"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain(manifest.kernels.lean.release);
+    expect(r.code).toBe(0);
+  }, 240_000);
+
+  it("mconsole refuses an unknown command with the list of valid ones, status 1", async () => {
+    const r = await umlab(["mconsole", "frobnicate"]);
+    expect(r.stderr).toMatch(/version/);
+    expect(r.code).toBe(1);
+  }, 240_000);
+
   it("host -- ps lists UML's processes on the host Linux", async () => {
     const r = await umlab(["host", "--", "ps"]);
     expect(r.code).toBe(0);

@@ -7,6 +7,8 @@ import type { BootStage, ConsoleId, Machine, StageEvent } from "../workers/core/
 import { isKernelFlavour, KERNEL_FLAVOURS, type KernelFlavour } from "../workers/core/manifest.ts";
 import { createNodeMachine, defaultImagesDir, loadManifest, UsageError } from "./node-machine.ts";
 import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
+import { startEmulatedUml } from "./emulated-uml.ts";
+import { parseMconsoleCommand } from "../workers/core/mconsole.ts";
 
 const HELP = `umlab: a User Mode Linux lab, headless.
 
@@ -14,6 +16,8 @@ Usage:
   umlab run [options] -- <command...>    boot, run <command> in the UML shell, exit with its status
   umlab host [options] -- <command...>   the same in the host Linux shell that runs UML
   umlab console [options]                attach this terminal to the UML console (Ctrl-] quits)
+  umlab mconsole [options] <command...>  boot, run one mconsole command (the real uml_mconsole on the
+                                         host), print its reply; e.g. umlab mconsole version
 
 Options:
   --kernel lean|debian   UML kernel flavour (default: lean)
@@ -147,6 +151,27 @@ async function runCommand(target: ConsoleId, command: string, options: Options):
   }
 }
 
+/** `mconsole`: once UML is up, one mconsole command; its reply on stdout (OK) or stderr (ERR, status 1). */
+async function runMconsole(command: string, options: Options): Promise<number> {
+  // A command uml_mconsole would refuse is refused before anything boots.
+  const parsed = parseMconsoleCommand(command);
+  if (!parsed.ok) {
+    process.stderr.write(`${parsed.message}\n`);
+    return 1;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(options.timeoutMs)), options.timeoutMs)));
+  const uml = await Promise.race([startEmulatedUml({ kernel: options.kernel, imagesDir: options.imagesDir, start: options.cold ? "cold" : "snapshot" }), timeout]);
+  try {
+    const reply = await Promise.race([uml.control.mconsole(command), timeout]);
+    (reply.ok ? process.stdout : process.stderr).write(`${reply.text}\n`);
+    return reply.ok ? 0 : 1;
+  } finally {
+    clearTimeout(timer);
+    await uml.stop();
+  }
+}
+
 class TimeoutError extends Error {
   constructor(ms: number) {
     super(`timed out after ${ms / 1000} s`);
@@ -193,6 +218,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case "console":
       return attachConsole(options);
+    case "mconsole": {
+      if (rest.length === 0) throw new UsageError("umlab mconsole needs a command, e.g. umlab mconsole version");
+      return runMconsole(rest.join(" "), options);
+    }
     case "":
       throw new UsageError("no command given");
     default:

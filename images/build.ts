@@ -42,12 +42,13 @@ const steps: Step[] = [
   { name: "uml-kernel", dir: "uml-kernel", packages: ["linux-source-6.1"], after: [], salt: gccVersion, expect: "4 min" },
   { name: "uml-debian", dir: "uml-debian", packages: ["user-mode-linux"], after: [], expect: "1 s" },
   { name: "bench-tool", dir: "bench-tool", packages: [], after: [], salt: gccVersion, expect: "1 s" },
+  { name: "console-mux", dir: "console-mux", packages: [], after: [], salt: gccVersion, expect: "2 s" },
   { name: "rootfs", dir: "rootfs", packages: ["busybox-static"], after: ["uml-kernel", "bench-tool"], expect: "5 s" },
   {
     name: "initramfs",
     dir: "initramfs",
     packages: ["busybox-static", "libc6", "libreadline8", "libtinfo6", "uml-utilities"],
-    after: ["uml-kernel", "uml-debian", "bench-tool"],
+    after: ["uml-kernel", "uml-debian", "bench-tool", "console-mux"],
     expect: "40 s",
   },
 ];

@@ -14,15 +14,19 @@ import type {
   NetworkOptions,
   NetworkStatus,
   Persistence,
+  RestartOptions,
   SessionInfo,
   StageEvent,
   StaleDisk,
   StartKind,
   StartMode,
+  UmlState,
 } from "../workers/api.ts";
 import { shouldAutosave, AUTOSAVE_INTERVAL_MS } from "./autosave.ts";
 import { applyDownload, applyFailure, applyStage, applyStart, downloadTotals, initialBootState, isSettled, isVisibleStage, STAGE_LABELS, type BootState } from "./boot-state.ts";
 import { BootView } from "./boot-view.ts";
+import { ConsoleDeck } from "./console-deck.ts";
+import { muxKey } from "./console-keys.ts";
 import { debounce } from "./debounce.ts";
 import { confirmDialog, Modal } from "./dialog.ts";
 import { storageLine } from "./disk-status.ts";
@@ -31,10 +35,16 @@ import { byId, el, setText } from "./dom.ts";
 import { downloadBlob } from "./download.ts";
 import { EmulatorClient, errorText } from "./emulator-client.ts";
 import { errorView } from "./error-view.ts";
+import { FilesView } from "./files-view.ts";
 import { formatBytes, formatWhen } from "./format.ts";
 import { startGuestPreview } from "./guest-preview.ts";
-import { keyAction, type KeyAction } from "./key-actions.ts";
+import { base64FromBytes, bytesFromHook } from "./hook-bytes.ts";
+import { isTabAction, keyAction, tabPosition, type KeyAction } from "./key-actions.ts";
+import { KernelView } from "./kernel-view.ts";
 import { holdLabLock } from "./lab-lock.ts";
+import { MconsoleView } from "./mconsole-view.ts";
+import { MessageBox } from "./message-box.ts";
+import { MuxConsoles } from "./mux-consoles.ts";
 import { PREVIEW_PREFIX } from "./network-state.ts";
 import { NetworkView } from "./network-view.ts";
 import { exchange, serveConnections } from "./stream-port.ts";
@@ -62,6 +72,10 @@ import { currentSession, describeStart } from "./sessions.ts";
 import { SessionsView } from "./sessions-view.ts";
 import { TerminalPane } from "./terminal-pane.ts";
 import type { UmlabTestHook } from "./test-hook.d.ts";
+import { currentToolkit, type ToolkitApi } from "./toolkit-api.ts";
+import { ToolkitView } from "./toolkit-view.ts";
+import { umlPhase } from "./uml-status.ts";
+import { UmlStatusView } from "./uml-status-view.ts";
 
 const CONSOLES: readonly ConsoleId[] = ["uml", "host"];
 /** A worker that does not stop within this long is replaced rather than waited for. */
@@ -86,7 +100,18 @@ interface BootRequest {
 export class App {
   readonly hook: UmlabTestHook;
   private readonly panes: Record<ConsoleId, TerminalPane>;
-  private readonly tabs: Record<ConsoleId, HTMLButtonElement>;
+  /** Every console's tab and terminal, the extra UML consoles included; split and detach. */
+  private readonly deck: ConsoleDeck;
+  private readonly mux: MuxConsoles;
+  /** The toolkit's calls, always on the current worker. */
+  private readonly toolkit: ToolkitApi;
+  private readonly umlStatus: UmlStatusView;
+  private readonly mconsoleView: MconsoleView;
+  private readonly filesView: FilesView;
+  private readonly kernelView: KernelView;
+  private readonly toolkitView: ToolkitView;
+  private readonly consoleMessage = new MessageBox("console-message");
+  private readonly openConsoleButton = byId("console-open", HTMLButtonElement);
   private readonly bootView: BootView;
   private readonly diskView: DiskView;
   private readonly sessionsView: SessionsView;
@@ -132,8 +157,10 @@ export class App {
   private diskBusy = false;
   /** The latest worker time and when it arrived, to run the active stage's clock between reports. */
   private clock = { at: 0, page: 0 };
-  private active: ConsoleId = "uml";
-  private readonly sentSize: Record<ConsoleId, string | undefined> = { uml: undefined, host: undefined };
+  /** UML's own state as the worker last reported it; cleared when a boot starts. */
+  private umlState: UmlState | undefined;
+  /** Channels openConsole() returned whose tab has not opened yet: shown once it does. */
+  private readonly awaitedConsoles = new Set<number>();
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
   /** The Wisp relay this page boots with (?relay=, VITE_UMLAB_RELAY, the dev server's), and the DoH server. */
   private relay: { url: string | undefined; source: RelaySource } = { url: undefined, source: "none" };
@@ -147,7 +174,7 @@ export class App {
 
   constructor() {
     const pane = (id: ConsoleId): TerminalPane =>
-      new TerminalPane(byId(`term-${id}`, HTMLElement), {
+      new TerminalPane(byId(`screen-${id}`, HTMLElement), {
         input: (bytes) => {
           this.dirty = true;
           this.client?.sendInput(id, bytes);
@@ -155,7 +182,74 @@ export class App {
         key: (ev) => this.onTerminalKey(id, ev),
       });
     this.panes = { uml: pane("uml"), host: pane("host") };
-    this.tabs = { uml: byId("tab-uml", HTMLButtonElement), host: byId("tab-host", HTMLButtonElement) };
+    this.deck = new ConsoleDeck(
+      byId("console-tabs", HTMLElement),
+      byId("term-stack", HTMLElement),
+      { split: byId("console-split", HTMLButtonElement), splitRight: byId("console-split-right", HTMLSelectElement), detach: byId("console-detach", HTMLButtonElement), empty: byId("term-empty", HTMLElement) },
+      { closed: (key) => this.mux.forget(key) },
+    );
+    for (const id of CONSOLES) {
+      const tab = byId(`tab-${id}`, HTMLButtonElement);
+      this.deck.add({
+        key: id,
+        title: tab.textContent,
+        pane: this.panes[id],
+        tab,
+        panel: byId(`term-${id}`, HTMLElement),
+        resize: (cols, rows) => {
+          if (!this.client) return false;
+          this.client.sendResize(id, cols, rows);
+          return true;
+        },
+      });
+    }
+    this.mux = new MuxConsoles(this.deck, {
+      send: (message) => {
+        const client = this.usableClient();
+        client?.sendMux(message);
+        return client !== undefined;
+      },
+      key: (key, ev) => this.onTerminalKey(key, ev),
+      typed: () => {
+        this.dirty = true;
+      },
+      changed: () => this.renderUml(),
+      opened: (channel) => {
+        if (this.awaitedConsoles.delete(channel)) this.deck.activate(muxKey(channel));
+      },
+    });
+    byId("console-tabs", HTMLElement).closest(".console-bar")?.after(this.consoleMessage.element);
+    this.openConsoleButton.addEventListener("click", () => void this.openConsole().catch(() => undefined));
+
+    this.toolkit = currentToolkit(() => this.usableClient());
+    this.umlStatus = new UmlStatusView(byId("uml-state", HTMLElement), this.deck, {
+      restart: () => this.restartUml({}),
+      resume: async () => {
+        try {
+          const result = await this.mconsoleView.run("go");
+          return result.ok ? undefined : result.text;
+        } catch (err) {
+          return errorText(err);
+        }
+      },
+    });
+    this.mconsoleView = new MconsoleView(this.toolkit);
+    this.filesView = new FilesView(this.toolkit, {
+      reveal: () => this.toolkitView.show("files"),
+      copyText: (text) => this.copyText(text),
+      confirmDelete: (path) =>
+        confirmDialog({ title: `Delete ${path}?`, body: ["It goes from the host's /lab, so UML's hostfs no longer sees it either."], ok: "Delete", danger: true, returnFocus: () => this.filesView.focus() }),
+    });
+    this.kernelView = new KernelView(this.toolkit, KERNELS, { boot: (kernel, cmdline) => this.confirmRestartUml(kernel, cmdline) });
+    this.toolkitView = new ToolkitView(
+      { mconsole: this.mconsoleView.element, files: this.filesView.element, kernel: this.kernelView.element },
+      {
+        opened: (name) => {
+          if (name === "files") void this.filesView.refresh();
+          else if (name === "kernel") void this.kernelView.opened();
+        },
+      },
+    );
 
     this.bootView = new BootView(() => this.restart());
     byId("boot-slot", HTMLElement).replaceWith(this.bootView.element);
@@ -177,25 +271,13 @@ export class App {
     this.coldBootButton.addEventListener("click", () => this.coldBoot());
     this.saveButton.addEventListener("click", () => this.saveFromUser());
 
-    for (const id of CONSOLES) {
-      this.tabs[id].addEventListener("click", () => this.activate(id));
-      this.tabs[id].addEventListener("keydown", (ev) => {
-        // Arrow keys move between tabs, as the ARIA tabs pattern expects.
-        if (ev.key === "ArrowLeft" || ev.key === "ArrowRight") {
-          ev.preventDefault();
-          const next = id === "uml" ? "host" : "uml";
-          this.activate(next, false);
-          this.tabs[next].focus();
-        }
-      });
-    }
     // Page shortcuts also work while focus is outside the terminals; inside, the terminal's handler already acted.
     window.addEventListener("keydown", (ev) => {
       if (ev.defaultPrevented) return;
       const action = keyAction(ev);
-      if (action === "tab-uml" || action === "tab-host" || action === "save-session") {
+      if (action !== undefined && (isTabAction(action) || action === "save-session")) {
         ev.preventDefault();
-        this.perform(action, this.active);
+        this.perform(action, this.deck.current ?? "uml");
       }
     });
     // Leaving the tab (switching away, closing, mobile backgrounding) may be the last chance to store work.
@@ -205,10 +287,10 @@ export class App {
     });
     window.addEventListener("pagehide", () => this.leaving());
 
-    const refit = debounce(() => this.sendSizes(false), RESIZE_DEBOUNCE_MS);
+    const refit = debounce(() => this.deck.fitAll(false), RESIZE_DEBOUNCE_MS);
     new ResizeObserver(refit).observe(byId("term-stack", HTMLElement));
     // Cell size depends on the web font, which may arrive after the first fit.
-    void document.fonts.ready.then(() => this.sendSizes(false));
+    void document.fonts.ready.then(() => this.deck.fitAll(false));
     setInterval(() => this.tick(), CLOCK_TICK_MS);
     setInterval(() => this.renderDisk(), DISK_TICK_MS);
     setInterval(() => this.autosave(), AUTOSAVE_INTERVAL_MS);
@@ -246,8 +328,31 @@ export class App {
         serveConnections(channel.port1, () => reply);
         await client.serveLoopback(port, channel.port2);
       },
+      mconsole: (command) => this.mconsoleView.run(command),
+      umlState: () => this.toolkit.uml(),
+      openConsole: () => this.openConsole(),
+      consoleTabs: () => this.mux.tabs(),
+      readMuxConsole: (channel) => this.mux.read(channel),
+      typeIntoMux: (channel, text) => this.mux.type(channel, text),
+      muxConsoleSize: (channel) => this.mux.size(channel),
+      activeConsole: () => this.deck.current,
+      hotDisks: () => this.mconsoleView.hotDisks(),
+      listShared: () => this.toolkit.listShared(),
+      putShared: async (path, bytes) => {
+        await this.toolkit.putShared(path, bytesFromHook(bytes));
+        if (this.toolkitView.current === "files") void this.filesView.refresh();
+      },
+      readShared: async (path) => base64FromBytes(await this.toolkit.readShared(path)),
+      deleteShared: async (path) => {
+        await this.toolkit.deleteShared(path);
+        if (this.toolkitView.current === "files") void this.filesView.refresh();
+      },
+      uploadKernel: (name, bytes) => this.kernelView.upload(name, bytesFromHook(bytes)),
+      kernelConfig: (kernel) => this.toolkit.kernelConfig(kernel),
+      checkCmdline: (text) => this.toolkit.checkCmdline(text),
+      restartUml: (options = {}) => this.restartUml(options),
     };
-    this.activate("uml", false);
+    this.deck.activate("uml", false);
     this.syncControls();
   }
 
@@ -408,6 +513,9 @@ export class App {
     this.networkStatus = undefined;
     this.listeningPorts = [];
     this.renderNetwork();
+    // The old UML and its extra consoles go with the old machine; their tabs keep the scrollback.
+    this.umlState = undefined;
+    this.mux.endAll();
     Object.assign(this.hook, { stage: "idle", stageTimes: {}, bootError: undefined, downloadedBytes: 0, startKind: undefined } satisfies Partial<UmlabTestHook>);
     this.bootView.reset();
     this.render();
@@ -455,6 +563,9 @@ export class App {
           disk: (status) => {
             if (gen === this.generation) this.onDisk(status);
           },
+          uml: (state) => {
+            if (gen === this.generation) this.onUml(state);
+          },
         },
       );
     } catch (err) {
@@ -485,7 +596,7 @@ export class App {
     this.describeKernels(result.manifest);
     // A guest failure reported while boot() was still running was held back until now.
     if (this.state.failed !== undefined) this.guestFailed(this.state.failed);
-    this.sendSizes(true);
+    this.deck.fitAll(true);
     this.syncControls();
     void this.afterBoot(gen, client, result.start);
   }
@@ -544,10 +655,14 @@ export class App {
       failed: (message) => {
         if (this.client === client) this.workerFailed(message);
       },
+      mux: (message) => {
+        if (this.client === client) this.mux.receive(message);
+      },
     });
     this.client = client;
-    this.sentSize.uml = this.sentSize.host = undefined;
-    this.sendSizes(true);
+    this.mux.endAll();
+    this.deck.forgetSizes();
+    this.deck.fitAll(true);
     return client;
   }
 
@@ -563,7 +678,7 @@ export class App {
     this.hook.stageTimes = { ...this.state.stageTimes };
     if (event.stage === "ready") {
       this.setStatus(`${this.kernel} kernel ready`, "good");
-      this.activate("uml");
+      this.deck.activate("uml");
       void this.pollNetwork();
     } else if (event.stage === "halted") {
       this.setStatus("UML halted", "warn");
@@ -604,6 +719,7 @@ export class App {
     this.stopClock(error.message);
     this.setStatus("Boot failed", "bad");
     this.showProblem(bootProblem(error));
+    this.renderUml();
   }
 
   private guestFailed(detail: string): void {
@@ -611,6 +727,7 @@ export class App {
     this.hook.stage = "error";
     this.setStatus("Boot failed", "bad");
     this.showProblem(guestProblem(detail));
+    this.renderUml();
   }
 
   private workerFailed(message: string): void {
@@ -1003,6 +1120,7 @@ export class App {
 
   /** Enables what makes sense now; the worker still refuses anything that slips through. */
   private syncControls(): void {
+    this.renderUml();
     const opened = this.persistence !== undefined;
     const persistent = this.persistence === "persistent";
     const readOnly = this.persistence === "ephemeral";
@@ -1031,45 +1149,35 @@ export class App {
     this.restartButton.title = pending ? `Restart with the ${this.select.value} kernel` : "Stop the machine and start it again (from a saved session or the snapshot when possible)";
   }
 
-  private activate(id: ConsoleId, focus = true): void {
-    this.active = id;
-    for (const c of CONSOLES) {
-      const on = c === id;
-      this.tabs[c].setAttribute("aria-selected", String(on));
-      this.tabs[c].tabIndex = on ? 0 : -1;
-      this.panes[c].element.classList.toggle("active", on);
-    }
-    this.sendSizes(false);
-    if (focus) this.panes[id].focus();
-  }
-
   private focusTerminal(): void {
-    this.panes[this.active].focus();
+    this.deck.focusCurrent();
   }
 
-  private onTerminalKey(id: ConsoleId, ev: KeyboardEvent): boolean {
+  private onTerminalKey(key: string, ev: KeyboardEvent): boolean {
     const action = keyAction(ev);
     if (action === undefined) return true;
     // Not cancelled: the browser's own paste then fires the paste event that xterm handles.
     if (action === "browser-paste") return false;
     if (ev.type === "keydown") {
       ev.preventDefault();
-      this.perform(action, id);
+      this.perform(action, key);
     }
     return false;
   }
 
-  private perform(action: Exclude<KeyAction, "browser-paste">, id: ConsoleId): void {
-    if (action === "tab-uml") return this.activate("uml");
-    if (action === "tab-host") return this.activate("host");
+  /** `key`: the console the keys were typed in (copy and paste act on it). */
+  private perform(action: Exclude<KeyAction, "browser-paste">, key: string): void {
+    if (isTabAction(action)) return this.deck.activateAt(tabPosition(action));
     if (action === "save-session") {
       if (this.saveButton.disabled) return this.flash(this.persistence === "ephemeral" ? "Saving is off in a read-only tab." : "A session can be saved once the machine is ready.");
       return this.saveFromUser();
     }
+    const pane = this.deck.pane(key);
     const clipboard = navigator.clipboard as Clipboard | undefined;
+    if (!pane) return;
     if (!clipboard) return this.flash("The clipboard needs a secure context (https or localhost).");
     if (action === "copy") {
-      const text = this.panes[id].selection();
+      const text = pane.selection();
       if (!text) return;
       clipboard.writeText(text).then(
         () => this.flash("Copied"),
@@ -1077,22 +1185,79 @@ export class App {
       );
     } else {
       clipboard.readText().then(
-        (text) => this.panes[id].paste(text),
+        (text) => pane.paste(text),
         () => this.flash("The browser blocked reading the clipboard; try Ctrl+V."),
       );
     }
   }
 
-  /** Fits both terminals and tells the worker any new size (or every size, when forced). */
-  private sendSizes(force: boolean): void {
-    for (const id of CONSOLES) {
-      const pane = this.panes[id];
-      pane.fit();
-      const { cols, rows } = pane.size;
-      const key = `${cols}x${rows}`;
-      if (!this.client || (!force && this.sentSize[id] === key)) continue;
-      this.client.sendResize(id, cols, rows);
-      this.sentSize[id] = key;
+  private async copyText(text: string): Promise<void> {
+    const clipboard = navigator.clipboard as Clipboard | undefined;
+    if (!clipboard) throw new Error("The clipboard needs a secure context (https or localhost).");
+    await clipboard.writeText(text);
+    this.flash("Copied");
+  }
+
+  // UML toolkit
+
+  private onUml(state: UmlState): void {
+    this.umlState = state;
+    this.renderUml();
+  }
+
+  /** The badge, the strips on UML's consoles, the mconsole toggle and the kernel panel follow UML's phase. */
+  private renderUml(): void {
+    const phase = umlPhase(this.umlState, this.hook.stage);
+    this.umlStatus.render(phase, this.umlState, ["uml", ...this.mux.openKeys()], this.state.halted);
+    this.mconsoleView.setPhase(phase);
+    this.kernelView.setUml(this.umlState, this.kernel);
+    this.openConsoleButton.disabled = !(phase === "running" || phase === "paused");
+  }
+
+  /** "+ Console": UML opens conN=xterm; its tab appears when the worker's mux says so, and is shown then. */
+  private async openConsole(): Promise<number> {
+    this.consoleMessage.clear();
+    const client = this.usableClient();
+    try {
+      if (!client) throw new Error("No machine is running.");
+      if (client.consoleMuxError !== undefined) throw new Error(`The worker did not take the consoles' port: ${client.consoleMuxError}`);
+      this.openConsoleButton.disabled = true;
+      const channel = await client.openConsole();
+      if (this.deck.has(muxKey(channel))) this.deck.activate(muxKey(channel));
+      else this.awaitedConsoles.add(channel);
+      return channel;
+    } catch (err) {
+      this.consoleMessage.show(`Could not open another console: ${errorText(err)}`);
+      throw err;
+    } finally {
+      this.renderUml();
+    }
+  }
+
+  /** The kernel panel's "Boot UML with this": asks first, since every program in UML ends. */
+  private async confirmRestartUml(kernel: string, cmdline: string): Promise<boolean> {
+    const from = document.activeElement;
+    const ok = await confirmDialog({
+      title: "Restart UML?",
+      body: [`UML shuts down and boots the ${kernel} kernel with the command line “${cmdline}”. Programs running in UML end; the disk keeps what was written.`],
+      ok: "Restart UML",
+      // Back to the panel's button when the user backed out; it is still there either way.
+      returnFocus: () => (from instanceof HTMLElement && from.isConnected ? from.focus() : this.focusTerminal()),
+    });
+    if (!ok) return false;
+    await this.restartUml({ kernel, cmdline });
+    return true;
+  }
+
+  /** restartUml() on the worker; a built-in kernel becomes the page's kernel too (header, address). */
+  private async restartUml(options: RestartOptions): Promise<void> {
+    await this.toolkit.restartUml(options);
+    const kernel = options.kernel;
+    if (kernel !== undefined && isKernel(kernel) && kernel !== this.kernel) {
+      this.kernel = kernel;
+      this.select.value = kernel;
+      history.replaceState(history.state, "", urlWithKernel(location.href, kernel));
+      this.markPendingKernel();
     }
   }
 

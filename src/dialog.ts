@@ -1,4 +1,5 @@
-// Modal dialogs on <dialog>: labelled, Escape means cancel, and focus goes back where the caller says.
+// Modal dialogs on <dialog>: labelled, Enter takes the default action, Escape means cancel, and focus goes
+// back where the caller says.
 import { el } from "./dom.ts";
 
 export interface DialogAction {
@@ -58,6 +59,16 @@ export class Modal {
       this.body,
       actions,
     );
+    // Enter anywhere else in the dialog (its text, the dialog itself) means its default action, as a form's
+    // submit would; buttons, links and fields handle Enter themselves.
+    this.element.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Enter" || ev.isComposing || ev.defaultPrevented) return;
+      if (ev.target instanceof Element && ev.target.closest("button, a[href], input, select, textarea, summary")) return;
+      const action = spec.actions.find((a) => a.autofocus && !a.disabled) ?? spec.actions.find((a) => a.tone === "primary" && !a.disabled);
+      if (!action) return;
+      ev.preventDefault();
+      this.buttons.get(action.testId)?.click();
+    });
     // Escape closes a modal <dialog> by itself; treat every close no action asked for as cancel.
     this.element.addEventListener("close", () => {
       this.element.remove();

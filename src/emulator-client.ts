@@ -4,29 +4,43 @@ import type {
   BootObserver,
   BootOptions,
   BootResult,
+  CmdlineCheck,
   ConsoleId,
+  ConsoleMuxMessage,
   ConsolePortMessage,
   DiskStatus,
   EmulatorApi,
   GuestRequest,
   GuestResponse,
   ImportResult,
+  KernelCheck,
+  MconsoleResult,
   MergeResult,
   NetworkStatus,
+  RestartOptions,
   SaveSessionOptions,
   SessionInfo,
+  SharedEntry,
+  UmlState,
 } from "../workers/api.ts";
+import { errorText } from "./errors.ts";
+import type { ToolkitApi } from "./toolkit-api.ts";
 
 export interface ClientEvents {
   output(id: ConsoleId, bytes: Uint8Array): void;
+  /** A message about the extra UML consoles (open, output, close). */
+  mux(message: ConsoleMuxMessage): void;
   /** The worker script failed to load or threw outside a call; the client is unusable afterwards. */
   failed(message: string): void;
 }
 
-export class EmulatorClient {
+export class EmulatorClient implements ToolkitApi {
   private readonly worker: Worker;
   private readonly api: Comlink.Remote<EmulatorApi>;
   private readonly ports: Record<ConsoleId, MessagePort>;
+  private readonly muxPort: MessagePort;
+  /** Why the worker refused the extra consoles' port, if it did; the rest of the lab still works then. */
+  private muxRefused: string | undefined;
   private broken = false;
   private booting = false;
 
@@ -48,6 +62,24 @@ export class EmulatorClient {
       };
     }
     void this.api.attachConsoles(Comlink.transfer({ uml: uml.port2, host: host.port2 }, [uml.port2, host.port2])).catch((err: unknown) => this.fail(errorText(err)));
+
+    const mux = new MessageChannel();
+    this.muxPort = mux.port1;
+    this.muxPort.onmessage = (e: MessageEvent<ConsoleMuxMessage>) => this.events.mux(e.data);
+    this.api.attachConsoleMux(Comlink.transfer(mux.port2, [mux.port2])).catch((err: unknown) => {
+      this.muxRefused = errorText(err);
+    });
+  }
+
+  /** Set when the worker could not take the extra consoles' port: "+ Console" says why. */
+  get consoleMuxError(): string | undefined {
+    return this.muxRefused;
+  }
+
+  /** Input or a size for an extra console; input bytes are transferred. */
+  sendMux(message: Extract<ConsoleMuxMessage, { type: "input" | "resize" }>): void {
+    if (message.type === "input") this.muxPort.postMessage(message, [message.data.buffer]);
+    else this.muxPort.postMessage(message);
   }
 
   /** True once the worker has failed; a new client is needed then. */
@@ -143,11 +175,58 @@ export class EmulatorClient {
     return this.api.serveLoopback(port, Comlink.transfer(listener, [listener]));
   }
 
+  uml(): Promise<UmlState | undefined> {
+    return this.api.uml();
+  }
+
+  mconsole(command: string): Promise<MconsoleResult> {
+    return this.api.mconsole(command);
+  }
+
+  openConsole(): Promise<number> {
+    return this.api.openConsole();
+  }
+
+  restartUml(options?: RestartOptions): Promise<void> {
+    return this.api.restartUml(options);
+  }
+
+  checkCmdline(text: string): Promise<{ check: CmdlineCheck; defaults: string }> {
+    return this.api.checkCmdline(text);
+  }
+
+  kernelConfig(kernel?: string): Promise<string> {
+    return this.api.kernelConfig(kernel);
+  }
+
+  /** The kernel's bytes move to the worker (transferred), so the caller must not use them afterwards. */
+  uploadKernel(name: string, bytes: Uint8Array): Promise<KernelCheck> {
+    return this.api.uploadKernel(name, Comlink.transfer(bytes, [bytes.buffer]));
+  }
+
+  listShared(): Promise<SharedEntry[]> {
+    return this.api.listShared();
+  }
+
+  /** The file's bytes move to the worker (transferred), so the caller must not use them afterwards. */
+  putShared(path: string, bytes: Uint8Array): Promise<void> {
+    return this.api.putShared(path, Comlink.transfer(bytes, [bytes.buffer]));
+  }
+
+  readShared(path: string): Promise<Uint8Array> {
+    return this.api.readShared(path);
+  }
+
+  deleteShared(path: string): Promise<void> {
+    return this.api.deleteShared(path);
+  }
+
   /** Kills the worker outright, e.g. when a boot is still in flight and cannot be stopped cleanly. */
   terminate(): void {
     this.broken = true;
     this.worker.terminate();
     for (const port of Object.values(this.ports)) port.close();
+    this.muxPort.close();
   }
 
   private fail(message: string): void {
@@ -157,6 +236,4 @@ export class EmulatorClient {
   }
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText };

@@ -39,6 +39,11 @@ export interface PaneCallbacks {
   key(event: KeyboardEvent): boolean;
 }
 
+export interface PaneOptions {
+  /** Lines kept above the screen; default 5000. */
+  scrollback?: number;
+}
+
 export class TerminalPane {
   readonly terminal: Terminal;
   private readonly fitAddon = new FitAddon();
@@ -48,9 +53,10 @@ export class TerminalPane {
   constructor(
     readonly element: HTMLElement,
     private readonly callbacks: PaneCallbacks,
+    options: PaneOptions = {},
   ) {
     this.terminal = new Terminal({
-      scrollback: 5000,
+      scrollback: options.scrollback ?? 5000,
       // The guest's tty already sends CRLF.
       convertEol: false,
       fontFamily: FONT_STACK,
@@ -109,6 +115,11 @@ export class TerminalPane {
   restore(screen: string): void {
     this.terminal.reset();
     this.terminal.write(screen);
+  }
+
+  /** Frees the terminal for good, e.g. when its tab is closed. */
+  dispose(): void {
+    this.terminal.dispose();
   }
 
   selection(): string {

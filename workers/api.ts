@@ -79,6 +79,8 @@ export interface BootObserver {
   start?(kind: StartKind, reason: string): void;
   /** Disk persistence changes: commits, errors, falling back to memory. */
   disk?(status: DiskStatus): void;
+  /** UML's own state changed: paused by mconsole `stop`, running again, halted, crashed, restarting. */
+  uml?(state: UmlState): void;
 }
 
 export type BootErrorKind = "manifest-missing" | "manifest-invalid" | "artifact-missing" | "artifact-corrupt" | "emulator" | "stale-disk";
@@ -158,6 +160,77 @@ export type MergeResult =
     }
   | { ok: false; message: string };
 
+/** What UML is doing, as opposed to the machine (v86 and the host) that runs it. */
+export interface UmlState {
+  state: "booting" | "running" | "paused" | "halted" | "crashed";
+  umid?: string;
+  /** The kernel UML runs: "lean", "debian", or an uploaded one ("upload:<name>"). */
+  kernel: string;
+  /** The user's part of UML's command line (umlab adds the rest: umid, ubd0, con0, con1, hostfs, network). */
+  cmdline: string;
+  /** For "halted"/"crashed": UML's exit status and the panic text (from "Kernel panic" on), if any. */
+  exitStatus?: number;
+  panic?: string;
+}
+
+/** A reply of the real uml_mconsole, run on the host against UML's umid. */
+export interface MconsoleResult {
+  /** The command as run. */
+  command: string;
+  /** False for an "ERR" reply, a refused command line, or when mconsole could not reach UML. */
+  ok: boolean;
+  /** The reply text, verbatim (without uml_mconsole's "OK "/"ERR " prefix). */
+  text: string;
+  ms: number;
+}
+
+/** A file or folder in the lab's shared directory (the host's /lab, UML's hostfs root). */
+export interface SharedEntry {
+  /** Path inside the share, e.g. "/share/notes.txt". */
+  path: string;
+  kind: "file" | "dir";
+  size: number;
+  /** Milliseconds since epoch. */
+  mtime: number;
+}
+
+/** An uploaded UML kernel, checked before it may boot. */
+export type KernelCheck =
+  | {
+      ok: true;
+      /** Its name in the host's /lab/kernels, to boot it with restartUml({ kernel: "upload:<name>" }). */
+      name: string;
+      /** What `linux --version` printed on the host. */
+      version: string;
+      /** `linux --showconfig`, verbatim. */
+      config: string;
+      /** Options umlab relies on that this kernel lacks, each saying what will not work. */
+      warnings: string[];
+    }
+  | { ok: false; message: string };
+
+export type CmdlineCheck =
+  | { ok: true; args: string[]; warnings: string[] }
+  | { ok: false; errors: Array<{ token: string; message: string }> };
+
+export interface RestartOptions {
+  /** "lean", "debian" or "upload:<name>"; default the kernel UML ran last. */
+  kernel?: string;
+  /** The user's part of UML's command line; default the last one. Validated like the page's editor. */
+  cmdline?: string;
+}
+
+/**
+ * The extra UML consoles (UML's classic `xterm` channel: conN=xterm, sslN=xterm) on one MessagePort.
+ * Worker → page: open, output, close. Page → worker: input, resize.
+ */
+export type ConsoleMuxMessage =
+  | { type: "open"; channel: number; title: string }
+  | { type: "output"; channel: number; data: Uint8Array }
+  | { type: "close"; channel: number }
+  | { type: "input"; channel: number; data: Uint8Array }
+  | { type: "resize"; channel: number; cols: number; rows: number };
+
 /** Messages on a console's MessagePort; `output` flows worker → page, the others page → worker. */
 export interface ConsolePortEvents {
   output: Uint8Array;
@@ -229,4 +302,30 @@ export interface EmulatorApi {
    * that connection's bytes. Lasts until the machine stops; a later call for the same port replaces it.
    */
   serveLoopback(port: number, listener: MessagePort): void;
+
+  /** The port for the extra consoles UML opens (ConsoleMuxMessage); each one is a tab in the page. */
+  attachConsoleMux(port: MessagePort): void;
+  /** UML's state; undefined when no machine runs. */
+  uml(): UmlState | undefined;
+  /**
+   * Runs `uml_mconsole <umid> <command>` on the host, e.g. "version", "sysrq s", "config ubd1=/lab/disks/a.img".
+   * `stop` pauses UML (its consoles stop answering) until `go`.
+   */
+  mconsole(command: string): Promise<MconsoleResult>;
+  /** Opens another UML console (conN=xterm through mconsole) with a login shell on it; resolves with N. */
+  openConsole(): Promise<number>;
+  /** Starts UML again after a halt or a crash, or restarts it with another kernel or command line. */
+  restartUml(options?: RestartOptions): Promise<void>;
+  /** Checks the user's part of UML's command line; `defaults` is what "reset" restores. */
+  checkCmdline(text: string): { check: CmdlineCheck; defaults: string };
+  /** `--showconfig` of the kernel UML runs (or of `kernel`), run on the host. */
+  kernelConfig(kernel?: string): Promise<string>;
+  /** Checks an uploaded UML kernel (an ELF check here, then `--version`/`--showconfig` on the host). */
+  uploadKernel(name: string, bytes: Uint8Array): Promise<KernelCheck>;
+  /** The shared directory's entries, recursively. */
+  listShared(): Promise<SharedEntry[]>;
+  /** Puts a file into the share (path like "/share/a.txt"; folders are created). */
+  putShared(path: string, bytes: Uint8Array): Promise<void>;
+  readShared(path: string): Promise<Uint8Array>;
+  deleteShared(path: string): Promise<void>;
 }

@@ -15,11 +15,20 @@ import { ExtentFile, rebaseCow } from "./disk/rebase-cow.ts";
 import { SparseImage } from "./disk/sparse-image.ts";
 import { decompress as zstdDecompress } from "fzstd";
 import { LabNetwork } from "./lab-network.ts";
+import { UmlControl } from "./core/uml-control.ts";
+import { DEFAULT_UML_CMDLINE } from "./core/uml-cmdline.ts";
 import type {
   BootObserver,
   BootOptions,
   BootResult,
+  CmdlineCheck,
+  ConsoleMuxMessage,
   ConsolePortMessage,
+  KernelCheck,
+  MconsoleResult,
+  RestartOptions,
+  SharedEntry,
+  UmlState,
   DiskStatus,
   EmulatorApi,
   GuestRequest,
@@ -102,11 +111,13 @@ interface Running {
   hostMemoryMiB: number;
   network: LabNetwork;
   usesStack: boolean;
+  uml: UmlControl;
 }
 
 class EmulatorWorker implements EmulatorApi {
   private running: Running | undefined;
   private readonly ports = new Map<ConsoleId, MessagePort>();
+  private muxPort: MessagePort | undefined;
   private storeValue: LabStore | undefined;
   private storeError: string | undefined;
 
@@ -214,6 +225,8 @@ class EmulatorWorker implements EmulatorApi {
     reportDisk(disk.status);
 
     const network = new LabNetwork(options.network);
+    // Created right after the machine, which reports to it through this holder.
+    const link: { uml?: UmlControl } = {};
     const machine = new Machine(
       {
         manifest,
@@ -228,8 +241,14 @@ class EmulatorWorker implements EmulatorApi {
         start: plan.start,
       },
       {
-        stage: (event) => observer.stage(event),
+        stage: (event) => {
+          observer.stage(event);
+          link.uml?.onStage(event);
+        },
         download: (progress) => observer.download(progress),
+        mux: (bytes) => link.uml?.muxOutput(bytes),
+        umlExited: (status, panic) => link.uml?.onUmlExited(status, panic),
+        umlReady: () => link.uml?.onReady(),
         output: (id, bytes) => {
           // Transfer, never copy: console output is the hottest path after the CPU itself.
           const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
@@ -238,9 +257,26 @@ class EmulatorWorker implements EmulatorApi {
       },
     );
     const hostMemoryMiB = plan.start.kind === "cold" ? 256 : plan.start.hostMemoryMiB;
-    this.running = { machine, manifest, lab, kernel, disk, meta, backing, hostMemoryMiB, network, usesStack: options.network?.backend !== "v86-fetch" };
+    const post = (message: ConsoleMuxMessage, transfer: Transferable[] = []): void => this.muxPort?.postMessage(message, transfer);
+    const uml = new UmlControl(machine, {
+      kernel,
+      cmdline: options.umlMemory ? DEFAULT_UML_CMDLINE.replace(/mem=\S+/, `mem=${options.umlMemory}`) : DEFAULT_UML_CMDLINE,
+      hostMemoryMiB,
+      onState: (state) => observer.uml?.(state),
+      mux: {
+        open: (channel, title) => post({ type: "open", channel, title }),
+        data: (channel, bytes) => {
+          const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+          post({ type: "output", channel, data: own }, [own.buffer]);
+        },
+        close: (channel) => post({ type: "close", channel }),
+      },
+    });
+    link.uml = uml;
+    this.running = { machine, manifest, lab, kernel, disk, meta, backing, hostMemoryMiB, network, usesStack: options.network?.backend !== "v86-fetch", uml };
     try {
       await machine.boot();
+      if (plan.start.kind !== "cold") uml.afterRestore();
       // A restored state brought its own disk blocks, and a fresh disk its COW header: store them now.
       await disk.flush();
       const screens = plan.session?.screens ?? (plan.kind === "snapshot" ? { uml: manifest.snapshots?.[kernel]?.screen ?? "" } : undefined);
@@ -353,6 +389,68 @@ class EmulatorWorker implements EmulatorApi {
   serveLoopback(port: number, listener: MessagePort): void {
     if (!this.running?.usesStack) throw new Error("the lab is not running");
     this.running.network.serveLoopback(port, listener);
+  }
+
+  attachConsoleMux(port: MessagePort): void {
+    this.muxPort = port;
+    port.onmessage = (e: MessageEvent<ConsoleMuxMessage>) => {
+      const msg = e.data;
+      const uml = this.running?.uml;
+      if (msg.type === "input") uml?.muxInput(msg.channel, msg.data);
+      else if (msg.type === "resize") uml?.muxResize(msg.channel, msg.cols, msg.rows);
+    };
+  }
+
+  uml(): UmlState | undefined {
+    return this.running?.uml.state;
+  }
+
+  async mconsole(command: string): Promise<MconsoleResult> {
+    return this.requireUml().mconsole(command);
+  }
+
+  async openConsole(): Promise<number> {
+    return this.requireUml().openConsole();
+  }
+
+  async restartUml(options: RestartOptions = {}): Promise<void> {
+    await this.requireUml().restart(options);
+  }
+
+  checkCmdline(text: string): { check: CmdlineCheck; defaults: string } {
+    const check: CmdlineCheck = this.running ? this.running.uml.checkCmdline(text) : { ok: false, errors: [{ token: "", message: "the lab is not running" }] };
+    return { check, defaults: DEFAULT_UML_CMDLINE };
+  }
+
+  async kernelConfig(kernel?: string): Promise<string> {
+    return this.requireUml().kernelConfig(kernel);
+  }
+
+  async uploadKernel(name: string, bytes: Uint8Array): Promise<KernelCheck> {
+    return this.requireUml().uploadKernel(name, bytes);
+  }
+
+  async listShared(): Promise<SharedEntry[]> {
+    return this.requireUml().share().list();
+  }
+
+  async putShared(path: string, bytes: Uint8Array): Promise<void> {
+    await this.requireUml().share().put(path, bytes);
+  }
+
+  async readShared(path: string): Promise<Uint8Array> {
+    const bytes = await this.requireUml().share().read(path);
+    return Comlink.transfer(bytes, [bytes.buffer]);
+  }
+
+  async deleteShared(path: string): Promise<void> {
+    this.requireUml().share().delete(path);
+  }
+
+  private requireUml(): UmlControl {
+    const uml = this.running?.uml;
+    if (!uml) throw new Error("the lab is not running");
+    return uml;
   }
 
   status(): MachineStatus {

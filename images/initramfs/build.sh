@@ -25,6 +25,10 @@ for tool in uml_mconsole uml_moo uml_mkcow uml_switch tunctl; do
   cp "$DEBS/uml-utilities/usr/bin/$tool" "$root/usr/bin/$tool"
 done
 cp "$IN_BENCH_TOOL/umlab-bench" "$root/usr/bin/umlab-bench"
+# UML's xterm consoles (conN=xterm): umlab-term, umlab-mux and the port-helper that UML's xterm.c runs.
+cp "$IN_CONSOLE_MUX/umlab-mux" "$IN_CONSOLE_MUX/umlab-term" "$root/usr/bin/"
+mkdir -p "$root/usr/lib/uml"
+cp "$DEBS/uml-utilities/usr/lib/uml/port-helper" "$root/usr/lib/uml/port-helper"
 cp -a "$here/files/." "$root/"
 pack "$root" "$OUT/host.cpio.zst"
 

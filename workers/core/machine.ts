@@ -11,7 +11,8 @@ import { PersistentOverlay } from "../disk/persistent-overlay.ts";
 import { ConsoleInputPump } from "./input-pump.ts";
 import { AgentChannel } from "./agent-channel.ts";
 import { releaseBacking, type BackingFile } from "./state-disk.ts";
-import { busOf, onVirtioConsoleOutput, virtioConsoleControlQueue, virtioNetReceiveQueue } from "./v86-internals.ts";
+import { busOf, fileSystemOf, onVirtioConsoleOutput, virtioConsoleControlQueue, virtioNetReceiveQueue } from "./v86-internals.ts";
+import { ShareFs } from "./share-fs.ts";
 
 export type ConsoleId = "uml" | "host";
 export const CONSOLE_IDS: readonly ConsoleId[] = ["uml", "host"];
@@ -45,6 +46,12 @@ export interface MachineEvents {
   download(progress: DownloadProgress): void;
   /** Console bytes, batched per emulator tick. */
   output(id: ConsoleId, bytes: Uint8Array): void;
+  /** Bytes from the host's console multiplexer (virtio-console port 2): UML's extra consoles. */
+  mux?(bytes: Uint8Array): void;
+  /** UML exited (halt, poweroff, crash): its status and, after a panic, the panic text from its console. */
+  umlExited?(status: number, panic: string | undefined): void;
+  /** UML's shell announced itself (each boot of UML, reboots in place included). */
+  umlReady?(): void;
 }
 
 /**
@@ -138,7 +145,11 @@ export class Machine {
   private hostFlushQueued = false;
   private umlInput: ConsoleInputPump | undefined;
   private agentInput: ConsoleInputPump | undefined;
+  private muxInputPump: ConsoleInputPump | undefined;
   private readonly agent = new AgentChannel((bytes) => this.agentInput?.push(bytes));
+  /** The end of UML's console output, where a panic's text is found once UML exits. */
+  private umlTail = "";
+  private readonly tailDecoder = new TextDecoder();
   private readonly stateDiskV86: V86Disk;
   private umid: string | undefined;
   private rootDiskValue: PersistentOverlay | undefined;
@@ -241,6 +252,8 @@ export class Machine {
       hdb: this.stateDisk as unknown as V86Image,
       virtio_console: { type: "none" },
       // Always present, so every saved state has the same devices; a restore keeps the guest's MAC.
+      // The page's files, mounted by the host at /lab (see ShareFs); empty at a cold boot.
+      filesystem: {},
       net_device: this.options.network === "v86-fetch" ? { type: "virtio", relay_url: "fetch" } : { type: "virtio" },
       preserve_mac_from_state_image: true,
       autostart: true,
@@ -256,6 +269,7 @@ export class Machine {
     emulator.add_listener("serial0-output-byte", (byte) => this.onHostByte(byte));
     emulator.add_listener("virtio-console0-output-bytes", (bytes) => this.onUmlBytes(bytes));
     onVirtioConsoleOutput(emulator, 1, (bytes) => this.agent.receive(bytes));
+    onVirtioConsoleOutput(emulator, 2, (bytes) => this.events.mux?.(bytes));
     const network = this.options.network;
     if (network && network !== "v86-fetch") {
       emulator.add_listener("net0-send", (frame) => network.receive(frame));
@@ -263,6 +277,7 @@ export class Machine {
     }
     this.umlInput = new ConsoleInputPump(emulator, 0);
     this.agentInput = new ConsoleInputPump(emulator, 1);
+    this.muxInputPump = new ConsoleInputPump(emulator, 2);
     await new Promise<void>((resolve) => emulator.add_listener("emulator-ready", () => resolve()));
   }
 
@@ -298,6 +313,17 @@ export class Machine {
   /** Asks the host agent something (see images/initramfs/files/usr/sbin/umlab-agent). */
   agentRequest(command: string, timeoutMs?: number): Promise<string> {
     return this.agent.request(command, timeoutMs);
+  }
+
+  /** Bytes for the host's console multiplexer (virtio-console port 2). */
+  muxInput(bytes: Uint8Array): void {
+    this.muxInputPump?.push(bytes);
+  }
+
+  /** The shared directory (v86's 9p filesystem, the host's /lab); undefined before the emulator runs. */
+  get share(): ShareFs | undefined {
+    const fs = this.emulator && fileSystemOf(this.emulator);
+    return fs ? new ShareFs(fs) : undefined;
   }
 
   /**
@@ -360,6 +386,7 @@ export class Machine {
     this.emulator = undefined;
     this.umlInput?.dispose();
     this.agentInput?.dispose();
+    this.muxInputPump?.dispose();
     if (this.resizeTimer !== undefined) clearTimeout(this.resizeTimer);
     if (this.nicTimer !== undefined) clearTimeout(this.nicTimer);
     this.nicQueue.length = 0;
@@ -383,6 +410,7 @@ export class Machine {
   }
 
   private onUmlBytes(bytes: Uint8Array): void {
+    this.umlTail = (this.umlTail + this.tailDecoder.decode(bytes, { stream: true })).slice(-UML_TAIL_CHARS);
     for (const marker of this.osc.scan(bytes)) this.onMarker(marker);
     this.events.output("uml", bytes);
   }
@@ -391,13 +419,19 @@ export class Machine {
     const [word, ...rest] = marker.split(" ");
     if (word === "uml-kernel") {
       this.umid = rest[1];
+      this.umlTail = "";
       this.setStage("uml-kernel", rest.join(" "));
     } else if (word === "ready") {
+      this.events.umlReady?.();
       // The guest's size may predate the terminal's; say it again now that a shell listens.
       this.resize("uml", this.size.cols, this.size.rows);
       if (this.stageValue !== "ready") this.setStage("ready");
     } else if (word === "uml-exited") {
-      this.setStage("halted", `UML exited with status ${rest[0] ?? "?"}`);
+      const status = Number(rest[0] ?? "NaN");
+      // The host stays up, and UML can start again (restartUml). Only a UML that never reached its shell
+      // ends the boot ("halted"), so a boot that waits for the shell stops waiting.
+      if (this.stageValue !== "ready") this.setStage("halted", `UML exited with status ${rest[0] ?? "?"}${rest.length > 1 ? `: ${rest.slice(1).join(" ")}` : ""}`);
+      this.events.umlExited?.(Number.isFinite(status) ? status : -1, panicText(this.umlTail) ?? (rest.slice(1).join(" ") || undefined));
     } else if (word === "error") {
       this.setStage("error", rest.join(" "));
     }
@@ -410,6 +444,17 @@ export class Machine {
     this.stageTimes[stage] = at;
     this.events.stage(detail === undefined ? { stage, at } : { stage, at, detail });
   }
+}
+
+/** Enough of UML's console to hold a panic message and its backtrace. */
+const UML_TAIL_CHARS = 16_384;
+
+/** The panic message in UML's last console output, from "Kernel panic" on, without terminal escapes. */
+export function panicText(tail: string): string | undefined {
+  const at = tail.lastIndexOf("Kernel panic");
+  if (at < 0) return undefined;
+  // eslint-disable-next-line no-control-regex -- ESC sequences and the OSC marker are what is stripped
+  return tail.slice(at).replace(/\x1b\][^\x07]*\x07|\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "").trimEnd();
 }
 
 function buf(bytes: Uint8Array): { buffer: ArrayBuffer } {

@@ -1,6 +1,7 @@
 // The few v86 internals umlab needs that v86.d.ts does not declare, reached in one place.
 // Both exist in v86 0.5.462's build; if a release renames them, the fallbacks keep the machine running.
 import type { V86 } from "v86";
+import type { V86FileSystem } from "./share-fs.ts";
 
 export interface V86Bus {
   send(name: string, value: unknown): void;
@@ -46,4 +47,10 @@ export function onVirtioConsoleOutput(emulator: V86, port: number, listener: (by
 export function virtioNetReceiveQueue(emulator: V86): VirtQueueLike | undefined {
   const queue = (emulator as unknown as V86Internals).v86?.cpu?.devices?.virtio_net?.virtio?.queues?.[0];
   return typeof queue?.has_request === "function" ? queue : undefined;
+}
+
+/** v86's 9p filesystem (the `filesystem` option), which the host mounts at /lab. */
+export function fileSystemOf(emulator: V86): V86FileSystem | undefined {
+  const fs = (emulator as unknown as { fs9p?: V86FileSystem }).fs9p;
+  return fs && typeof fs.SearchPath === "function" ? fs : undefined;
 }

@@ -1,0 +1,156 @@
+// The UML toolkit against the real thing: UML in v86 (restored from the snapshot) driven through
+// UmlControl, as the worker drives it. The real uml_mconsole on the host, hostfs on v86's 9p share,
+// a ubd disk hot-added from the share, an extra console through UML's xterm channel, a sysrq crash and
+// a restart, an uploaded kernel (Debian's UML) booting in place, and a changed command line.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildImages } from "../images/build.ts";
+import { startEmulatedUml, type EmulatedUml } from "./emulated-uml.ts";
+
+/** Polls `check` every 100 ms until it returns a value, or fails after `timeoutMs` saying what it waited for. */
+async function until<T>(what: string | (() => string), check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
+  let uml: EmulatedUml;
+  let debianKernel = "";
+
+  beforeAll(async () => {
+    const steps = await buildImages();
+    const debian = steps.get("uml-debian");
+    if (!debian) throw new Error("the image build did not report the uml-debian step");
+    debianKernel = path.join(debian, "linux");
+    uml = await startEmulatedUml();
+  }, 300_000);
+
+  afterAll(async () => {
+    await uml?.stop();
+  });
+
+  const state = (): string | undefined => uml.control.state.state;
+  const ready = (): Promise<unknown> =>
+    until(() => `UML at its shell; states ${uml.states.map((s) => s.state).join(" → ")}; UML's console ends:\n${uml.transcript().slice(-1500)}`, () => state() === "running" && uml.machine.stage === "ready", 240_000);
+
+  it("runs the real uml_mconsole: version, help, proc, stack, sysrq, config queries", async () => {
+    const version = await uml.control.mconsole("version");
+    expect(version).toMatchObject({ ok: true, command: "version" });
+    expect(version.text).toMatch(/6\.1\.\d+/);
+    expect((await uml.control.mconsole("help")).text).toMatch(/sysrq/);
+    expect((await uml.control.mconsole("proc meminfo")).text).toMatch(/MemTotal:/);
+    expect((await uml.control.mconsole("stack 1")).ok).toBe(true);
+    const sysrq = await uml.control.mconsole("sysrq m");
+    expect(sysrq.ok).toBe(true);
+    expect(sysrq.text).toMatch(/Mem-Info|memory/i);
+    expect((await uml.control.mconsole("config con0")).text).toBe("fd:0,fd:1");
+    // Refused before the host sees it, with a message naming the valid commands.
+    const bad = await uml.control.mconsole("frobnicate");
+    expect(bad.ok).toBe(false);
+    expect(bad.text).toMatch(/version/);
+  });
+
+  it("shares files with UML through hostfs, confined to the share", async () => {
+    const share = uml.control.share();
+    await share.put("/share/hello.txt", new TextEncoder().encode("hello from the page\n"));
+    const read = await uml.run("mkdir -p /mnt/host && mount none /mnt/host -t hostfs -o /share && cat /mnt/host/hello.txt");
+    expect(read.output).toContain("hello from the page");
+    await uml.run("echo written by UML > /mnt/host/from-uml.txt && sync");
+    expect(new TextDecoder().decode(await share.read("/share/from-uml.txt"))).toBe("written by UML\n");
+    expect(share.list().map((e) => e.path)).toEqual(expect.arrayContaining(["/share/hello.txt", "/share/from-uml.txt"]));
+    await uml.run("umount /mnt/host");
+  });
+
+  it("hot-adds a ubd disk from the share, mounts it, refuses to remove it while busy, then removes it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "umlab-disk-"));
+    mkdirSync(path.join(dir, "content"));
+    writeFileSync(path.join(dir, "content", "inside.txt"), "on the hot-added disk\n");
+    execFileSync("mke2fs", ["-q", "-F", "-t", "ext2", "-d", path.join(dir, "content"), path.join(dir, "disk.img"), "4M"]);
+    await uml.control.share().put("/disks/disk.img", new Uint8Array(readFileSync(path.join(dir, "disk.img"))));
+    const add = await uml.control.mconsole("config ubd1=/lab/disks/disk.img");
+    expect(add).toMatchObject({ ok: true });
+    const mounted = await uml.run("mkdir -p /mnt/d && mount /dev/ubdb /mnt/d && cat /mnt/d/inside.txt");
+    expect(mounted.output).toContain("on the hot-added disk");
+    const busy = await uml.control.mconsole("remove ubd1");
+    expect(busy.ok).toBe(false);
+    expect(busy.text).toBe("Device is currently open");
+    await uml.run("umount /mnt/d");
+    expect(await uml.control.mconsole("remove ubd1")).toMatchObject({ ok: true });
+    expect((await uml.run("test -b /dev/ubdb; echo $?")).output.trim()).toBe("1");
+  });
+
+  it("stop pauses UML until go", async () => {
+    expect((await uml.control.mconsole("stop")).ok).toBe(true);
+    expect(state()).toBe("paused");
+    const answered = uml.run("echo after-go");
+    // Paused: the shell does not answer (a bounded negative check; the positive one follows `go`).
+    const early = await Promise.race([answered.then(() => "answered"), new Promise((r) => setTimeout(() => r("silent"), 2000))]);
+    expect(early).toBe("silent");
+    expect((await uml.control.mconsole("go")).ok).toBe(true);
+    expect(state()).toBe("running");
+    expect((await answered).output).toContain("after-go");
+  });
+
+  it("opens another console through UML's xterm channel, with the page's size", async () => {
+    const n = await uml.control.openConsole();
+    const [channel] = await until("the console's tab", () => [...uml.consoles].find(([, c]) => c.title.includes(`#${n}`)));
+    uml.control.muxResize(channel, 100, 30);
+    await until("a shell on the new console", () => uml.consoles.get(channel)?.text.includes("root@umlab:~# "));
+    uml.control.muxInput(channel, new TextEncoder().encode("stty size\n"));
+    await until("stty size on the new console", () => uml.consoles.get(channel)?.text.includes("30 100"));
+  });
+
+  it("survives a sysrq crash: UML's panic is reported and a restart brings it back", async () => {
+    void uml.run("echo c > /proc/sysrq-trigger", 5_000).catch(() => undefined);
+    await until(() => `the crash; UML's console ends:\n${uml.transcript().slice(-1500)}`, () => state() === "crashed");
+    expect(uml.control.state.panic).toMatch(/Kernel panic/);
+    expect(uml.control.state.panic).toMatch(/sysrq/i);
+    await uml.control.restart();
+    await ready();
+    expect((await uml.run("echo alive again")).output).toContain("alive again");
+  });
+
+  it("halts from mconsole and starts again", async () => {
+    void uml.control.mconsole("halt");
+    await until("the halt", () => state() === "halted");
+    expect(uml.control.state.exitStatus).toBe(0);
+    await uml.control.restart({ cmdline: "mem=96M quiet" });
+    await ready();
+    const mem = await uml.run("grep MemTotal /proc/meminfo");
+    const kib = Number(/MemTotal:\s+(\d+)/.exec(mem.output)?.[1]);
+    expect(kib).toBeGreaterThan(80 * 1024);
+    expect(kib).toBeLessThanOrEqual(96 * 1024);
+  });
+
+  it("refuses a bad command line, an x86_64 binary and a non-UML file with clear messages", async () => {
+    const check = uml.control.checkCmdline("mem=4G umid=mine");
+    expect(check.ok).toBe(false);
+    await expect(uml.control.restart({ cmdline: "mem=4G" })).rejects.toThrow(/mem/);
+    const x64 = await uml.control.uploadKernel("true64", new Uint8Array(readFileSync("/bin/true")));
+    expect(x64).toMatchObject({ ok: false });
+    expect(x64.ok ? "" : x64.message).toMatch(/64-bit/);
+    const junk = await uml.control.uploadKernel("junk", new TextEncoder().encode("not a kernel at all"));
+    expect(junk.ok).toBe(false);
+  });
+
+  it("boots an uploaded UML kernel (Debian's) in place of the lean one", async () => {
+    const upload = await uml.control.uploadKernel("linux-debian", new Uint8Array(readFileSync(debianKernel)));
+    if (!upload.ok) throw new Error(upload.message);
+    expect(upload.version).toMatch(/6\.1/);
+    expect(upload.config).toMatch(/CONFIG_HOSTFS=y/);
+    await uml.control.restart({ kernel: "upload:linux-debian", cmdline: "mem=64M quiet" });
+    await ready();
+    expect(uml.control.state.kernel).toBe("upload:linux-debian");
+    // Debian's release has no "-umlab" suffix.
+    expect((await uml.control.mconsole("version")).text).toMatch(/^Linux umlab 6\.1\.\d+ #/);
+    expect((await uml.run("uname -r")).output.trim()).toMatch(/^6\.1\.\d+$/);
+  });
+});
