@@ -5,6 +5,8 @@ import type { OverlayStatus } from "./disk/persistent-overlay.ts";
 import type { GuestRequest, GuestResponse } from "./net/guest-http.ts";
 import type { NetCounters } from "./net/stack.ts";
 import type { TcpCounters } from "./net/tcp.ts";
+import type { CmdCheck, McResult, UmlStatus, UploadCheck } from "./core/uml-control.ts";
+import type { ShareEntry } from "./core/share-fs.ts";
 
 export type { BootStage, ConsoleId, DownloadProgress, GuestRequest, GuestResponse, ImageManifest, KernelFlavour, StageEvent };
 
@@ -161,57 +163,18 @@ export type MergeResult =
   | { ok: false; message: string };
 
 /** What UML is doing, as opposed to the machine (v86 and the host) that runs it. */
-export interface UmlState {
-  state: "booting" | "running" | "paused" | "halted" | "crashed";
-  umid?: string;
-  /** The kernel UML runs: "lean", "debian", or an uploaded one ("upload:<name>"). */
-  kernel: string;
-  /** The user's part of UML's command line (umlab adds the rest: umid, ubd0, con0, con1, hostfs, network). */
-  cmdline: string;
-  /** For "halted"/"crashed": UML's exit status and the panic text (from "Kernel panic" on), if any. */
-  exitStatus?: number;
-  panic?: string;
-}
+export type UmlState = UmlStatus;
 
-/** A reply of the real uml_mconsole, run on the host against UML's umid. */
-export interface MconsoleResult {
-  /** The command as run. */
-  command: string;
-  /** False for an "ERR" reply, a refused command line, or when mconsole could not reach UML. */
-  ok: boolean;
-  /** The reply text, verbatim (without uml_mconsole's "OK "/"ERR " prefix). */
-  text: string;
-  ms: number;
-}
+/** A reply of the real uml_mconsole, run on the host against UML's umid (the reply text verbatim). */
+export type MconsoleResult = McResult;
 
 /** A file or folder in the lab's shared directory (the host's /lab, UML's hostfs root). */
-export interface SharedEntry {
-  /** Path inside the share, e.g. "/share/notes.txt". */
-  path: string;
-  kind: "file" | "dir";
-  size: number;
-  /** Milliseconds since epoch. */
-  mtime: number;
-}
+export type SharedEntry = ShareEntry;
 
-/** An uploaded UML kernel, checked before it may boot. */
-export type KernelCheck =
-  | {
-      ok: true;
-      /** Its name in the host's /lab/kernels, to boot it with restartUml({ kernel: "upload:<name>" }). */
-      name: string;
-      /** What `linux --version` printed on the host. */
-      version: string;
-      /** `linux --showconfig`, verbatim. */
-      config: string;
-      /** Options umlab relies on that this kernel lacks, each saying what will not work. */
-      warnings: string[];
-    }
-  | { ok: false; message: string };
+/** An uploaded UML kernel, checked before it may boot (see UmlControl.uploadKernel). */
+export type KernelCheck = UploadCheck;
 
-export type CmdlineCheck =
-  | { ok: true; args: string[]; warnings: string[] }
-  | { ok: false; errors: Array<{ token: string; message: string }> };
+export type CmdlineCheck = CmdCheck;
 
 export interface RestartOptions {
   /** "lean", "debian" or "upload:<name>"; default the kernel UML ran last. */

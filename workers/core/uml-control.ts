@@ -16,20 +16,38 @@ export type UmlRunState = "booting" | "running" | "paused" | "halted" | "crashed
 export interface UmlStatus {
   state: UmlRunState;
   umid?: string;
+  /** The kernel UML runs: "lean", "debian", or an uploaded one ("upload:<name>"). */
   kernel: string;
+  /** The user's part of UML's command line (umlab adds the rest: umid, ubd0, con0, con1, hostfs, network). */
   cmdline: string;
+  /** For "halted"/"crashed": UML's exit status and the panic text (from "Kernel panic" on), if any. */
   exitStatus?: number;
   panic?: string;
 }
 
 export interface McResult {
+  /** The command as run. */
   command: string;
+  /** False for an "ERR" reply, a refused command line, or when mconsole could not reach UML. */
   ok: boolean;
+  /** The reply text, verbatim (without uml_mconsole's "OK "/"ERR " prefix). */
   text: string;
   ms: number;
 }
 
-export type UploadCheck = { ok: true; name: string; version: string; config: string; warnings: string[] } | { ok: false; message: string };
+export type UploadCheck =
+  | {
+      ok: true;
+      /** Its name in the host's /lab/kernels; boot it with restart({ kernel: "upload:<name>" }). */
+      name: string;
+      /** What `linux --version` printed on the host. */
+      version: string;
+      /** `linux --showconfig`, verbatim. */
+      config: string;
+      /** Options umlab relies on that this kernel lacks, each saying what will not work. */
+      warnings: string[];
+    }
+  | { ok: false; message: string };
 
 export type CmdCheck = { ok: true; args: string[]; warnings: string[] } | { ok: false; errors: Array<{ token: string; message: string }> };
 
