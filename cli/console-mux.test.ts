@@ -184,6 +184,8 @@ describe.skipIf(missing !== undefined)("UML's xterm consoles as mux channels (um
     // umlab-term gave port-helper the slave as its controlling tty, which port-helper gives up (TIOCNOTTY).
     expect(output(con2)).not.toContain("TIOCNOTTY");
     await expectOutput(con2, "echo round-$((6 * 7))-trip; tty", /round-42-trip\r\n\/dev\/tty2\r\n/);
+    // Before the page's first RESIZE the console has xterm's default size, never 0x0 (stty fails on that).
+    await expectOutput(con2, "stty size", /\r\n24 80\r\n/);
   });
 
   it("passes a RESIZE to the console's tty through UML's winch thread", async () => {

@@ -8,18 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages } from "../images/build.ts";
-import { startEmulatedUml, type EmulatedUml } from "./emulated-uml.ts";
-
-/** Polls `check` every 100 ms until it returns a value, or fails after `timeoutMs` saying what it waited for. */
-async function until<T>(what: string | (() => string), check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { startEmulatedUml, until, type EmulatedUml } from "./emulated-uml.ts";
 
 describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
   let uml: EmulatedUml;

@@ -5,7 +5,7 @@ import type { ConsoleId, Machine, NetworkAdapter } from "../workers/core/machine
 import type { KernelFlavour } from "../workers/core/manifest.ts";
 import { createNodeMachine, defaultImagesDir, loadManifest } from "./node-machine.ts";
 import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
-import { UmlControl, type UmlStatus } from "../workers/core/uml-control.ts";
+import { UmlControl, type InstanceStatus, type UmlStatus } from "../workers/core/uml-control.ts";
 
 export interface EmulatedUml {
   machine: Machine;
@@ -19,6 +19,14 @@ export interface EmulatedUml {
   transcript(): string;
   /** Runs `command` in UML's shell; rejects after `timeoutMs`. */
   run(command: string, timeoutMs?: number): Promise<{ status: number; output: string }>;
+  /** Instance n as the control last reported it. */
+  instance(n: number): InstanceStatus | undefined;
+  /** Waits (at most `timeoutMs`) until instance n's shell is up. */
+  instanceRunning(n: number, timeoutMs?: number): Promise<InstanceStatus>;
+  /** Types `command` into instance n's console; resolves with what the console printed after it once that matches `expected`. */
+  typeInInstance(n: number, command: string, expected: RegExp, timeoutMs?: number): Promise<string>;
+  /** Instance n's IPv4 address on the switch (what DHCP gave its eth0). */
+  instanceAddress(n: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -64,6 +72,7 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
     mux: (bytes) => link.control?.muxOutput(bytes),
     umlExited: (status, panic) => link.control?.onUmlExited(status, panic),
     umlReady: () => link.control?.onReady(),
+    instance: (event) => link.control?.onInstance(event),
   }, { start, ...(options.network ? { network: options.network } : {}) });
   const control = new UmlControl(machine, {
     kernel,
@@ -103,12 +112,37 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
       };
       machine.sendInput("uml", new TextEncoder().encode(shell.line));
     });
+  const instance = (n: number): InstanceStatus | undefined => control.state.instances.find((i) => i.n === n);
+  const consoleText = (n: number): string => consoles.get(instance(n)?.channel ?? -1)?.text ?? "";
+  const typeInInstance = async (n: number, command: string, expected: RegExp, timeoutMs = 60_000): Promise<string> => {
+    const channel = instance(n)?.channel;
+    if (channel === undefined) throw new Error(`instance ${n} has no console`);
+    const from = consoleText(n).length;
+    control.muxInput(channel, new TextEncoder().encode(`${command}\n`));
+    await until(() => `${expected} on instance ${n}'s console, which shows:\n${consoleText(n).slice(from).slice(-1500)}`, () => expected.test(consoleText(n).slice(from)), timeoutMs);
+    return consoleText(n).slice(from);
+  };
   return {
     machine,
     control,
     states,
     consoles,
     transcript: () => transcript,
+    instance,
+    instanceRunning: (n, timeoutMs = 300_000) =>
+      until(
+        () => `instance ${n} running (it is ${instance(n)?.state ?? "absent"}); its console ends:\n${consoleText(n).slice(-1500)}`,
+        () => {
+          const i = instance(n);
+          return i?.state === "running" && i;
+        },
+        timeoutMs,
+      ),
+    typeInInstance,
+    async instanceAddress(n) {
+      const out = await typeInInstance(n, "echo ip=$(ip -4 -o addr show eth0 | sed 's/.* inet \\([0-9.]*\\).*/\\1/')", /ip=\d+\.\d+\.\d+\.\d+/);
+      return /ip=(\d+\.\d+\.\d+\.\d+)/.exec(out)?.[1] ?? "";
+    },
     run(command, timeoutMs = 60_000) {
       const result = queue.then(() => runOne(command, timeoutMs));
       queue = result.catch(() => undefined);
@@ -116,4 +150,15 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
     },
     stop: () => machine.stop(),
   };
+}
+
+/** Polls `check` every 100 ms until it returns a value, or fails after `timeoutMs` saying what it waited for. */
+export async function until<T>(what: string | (() => string), check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -55,6 +55,13 @@ describe("umlab CLI", () => {
     expect(r.stdout).toMatch(/\/opt\/uml\/lean\/linux umid=uml-/);
   }, 240_000);
 
+  it("run --instances 3 starts uml2 and uml3 on the switch; the command reaches them by name", async () => {
+    const r = await umlab(["run", "--instances", "3", "--", "ping -c 2 -W 5 uml2 && ping -c 2 -W 5 uml3 && grep -c ' uml[0-9]$' /etc/hosts"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/PING uml2 \(10\.0\.2\.\d+\)[\s\S]*2 packets received[\s\S]*PING uml3 \(10\.0\.2\.\d+\)[\s\S]*2 packets received[\s\S]*\n2\n$/);
+    expect(r.code).toBe(0);
+  }, 400_000);
+
   it("console attaches stdin and stdout to the UML console until Ctrl-]", async () => {
     const child = spawn(process.execPath, [bin, "console"], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -110,5 +117,7 @@ describe("umlab CLI", () => {
     expect((await umlab(["run"])).stderr).toContain("needs a command after --");
     expect((await umlab(["frobnicate"])).stderr).toContain('unknown command "frobnicate"');
     expect((await umlab(["run", "--timeout", "soon", "--", "true"])).code).toBe(2);
+    expect((await umlab(["run", "--instances", "5", "--", "true"])).stderr).toContain("--instances must be a whole number from 1 to 4");
+    expect((await umlab(["host", "--instances", "2", "--", "true"])).stderr).toContain("--instances goes with run");
   });
 });

@@ -9,11 +9,15 @@ import { createNodeMachine, defaultImagesDir, loadManifest, UsageError } from ".
 import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
 import { startEmulatedUml } from "./emulated-uml.ts";
 import { parseMconsoleCommand } from "../workers/core/mconsole.ts";
+import { FIRST_INSTANCE, MAX_INSTANCE } from "../workers/core/uml-control.ts";
 
 const HELP = `umlab: a User Mode Linux lab, headless.
 
 Usage:
   umlab run [options] -- <command...>    boot, run <command> in the UML shell, exit with its status
+  umlab run --instances N -- <command...>
+                                         first start UML instances 2..N on the same virtual switch;
+                                         <command> reaches them by name (uml2, uml3, uml4)
   umlab host [options] -- <command...>   the same in the host Linux shell that runs UML
   umlab console [options]                attach this terminal to the UML console (Ctrl-] quits)
   umlab mconsole [options] <command...>  boot, run one mconsole command (the real uml_mconsole on the
@@ -24,6 +28,7 @@ Options:
   --images DIR           built images (default: images/out, or $UMLAB_IMAGES)
   --timeout SECONDS      give up after this long, boot included (default: 300)
   --cold                 boot the kernels instead of restoring the pre-booted snapshot
+  --instances N          run: N UMLs in all (1 to 4; default 1), each with its own umid, COW and NIC
   --verbose              print boot stages on stderr
   -h, --help             this help
 
@@ -54,6 +59,8 @@ interface Options {
   verbose: boolean;
   /** Boot rather than restore the snapshot (always the case with --verbose, which shows the boot). */
   cold: boolean;
+  /** UMLs in all: the main one plus instances 2..instances. */
+  instances: number;
 }
 
 class GuestError extends Error {}
@@ -68,6 +75,7 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
       timeout: { type: "string", default: "300" },
       verbose: { type: "boolean", default: false },
       cold: { type: "boolean", default: false },
+      instances: { type: "string", default: "1" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -79,7 +87,10 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
   if (!isKernelFlavour(values.kernel)) throw new UsageError(`unknown --kernel "${values.kernel}"; choose one of: ${KERNEL_FLAVOURS.join(", ")}`);
   const timeout = Number(values.timeout);
   if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${values.timeout}"`);
-  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose, cold: values.cold } };
+  const instances = Number(values.instances);
+  if (!Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCE) throw new UsageError(`--instances must be a whole number from 1 to ${MAX_INSTANCE}, not "${values.instances}"`);
+  if (instances > 1 && command !== "run") throw new UsageError("--instances goes with run, e.g. umlab run --instances 2 -- ping -c 3 uml2");
+  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose, cold: values.cold, instances } };
 }
 
 /** Boots a machine, handing decoded console text to `onText` and stage events to `onStage`. */
@@ -172,6 +183,38 @@ async function runMconsole(command: string, options: Options): Promise<number> {
   }
 }
 
+/**
+ * `run --instances N`: the main UML and instances 2..N on one switch; each instance's name (uml2...) goes
+ * into the main UML's /etc/hosts with the address DHCP gave it, then <command> runs in the main UML.
+ */
+async function runWithInstances(command: string, options: Options): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(options.timeoutMs)), options.timeoutMs)));
+  const uml = await Promise.race([startEmulatedUml({ kernel: options.kernel, imagesDir: options.imagesDir, start: options.cold ? "cold" : "snapshot" }), timeout]);
+  try {
+    const work = async (): Promise<number> => {
+      const hosts: string[] = [];
+      for (let n = FIRST_INSTANCE; n <= options.instances; n++) {
+        // Three instances of the default size would not fit beside the main UML in the host's memory.
+        await uml.control.startInstance(options.instances > 3 ? { n, mem: "32M" } : { n });
+        await uml.instanceRunning(n, options.timeoutMs);
+        const address = await uml.instanceAddress(n);
+        if (options.verbose) process.stderr.write(`umlab: instance ${n} (uml${n}) runs at ${address}\n`);
+        hosts.push(`${address} uml${n}`);
+      }
+      const added = await uml.run(`printf '%s\\n' ${hosts.map((h) => `'${h}'`).join(" ")} >> /etc/hosts`);
+      if (added.status !== 0) throw new GuestError(`could not name the instances in /etc/hosts: ${added.output}`);
+      const result = await uml.run(command, options.timeoutMs);
+      process.stdout.write(result.output);
+      return result.status;
+    };
+    return await Promise.race([work(), timeout]);
+  } finally {
+    clearTimeout(timer);
+    await uml.stop();
+  }
+}
+
 class TimeoutError extends Error {
   constructor(ms: number) {
     super(`timed out after ${ms / 1000} s`);
@@ -214,6 +257,7 @@ async function main(argv: string[]): Promise<number> {
     case "run":
     case "host": {
       if (rest.length === 0) throw new UsageError(`umlab ${command} needs a command after --, e.g. umlab ${command} -- uname -a`);
+      if (options.instances > 1) return runWithInstances(rest.join(" "), options);
       return runCommand(command === "run" ? "uml" : "host", rest.join(" "), options);
     }
     case "console":

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { UmlState } from "../workers/api.ts";
 import { endedReport, umlBadge, umlPhase } from "./uml-status.ts";
 
-const state = (over: Partial<UmlState>): UmlState => ({ state: "running", kernel: "lean", cmdline: "mem=64M", ...over });
+const state = (over: Partial<UmlState>): UmlState => ({ state: "running", kernel: "lean", cmdline: "mem=64M", instances: [], ...over });
 
 describe("umlPhase", () => {
   it("prefers the worker's report", () => {

@@ -5,7 +5,7 @@ import type { OverlayStatus } from "./disk/persistent-overlay.ts";
 import type { GuestRequest, GuestResponse } from "./net/guest-http.ts";
 import type { NetCounters } from "./net/stack.ts";
 import type { TcpCounters } from "./net/tcp.ts";
-import type { CmdCheck, McResult, UmlStatus, UploadCheck } from "./core/uml-control.ts";
+import type { CmdCheck, InstanceStatus, McResult, UmlStatus, UploadCheck } from "./core/uml-control.ts";
 import type { ShareEntry } from "./core/share-fs.ts";
 
 export type { BootStage, ConsoleId, DownloadProgress, GuestRequest, GuestResponse, ImageManifest, KernelFlavour, StageEvent };
@@ -165,6 +165,9 @@ export type MergeResult =
 /** What UML is doing, as opposed to the machine (v86 and the host) that runs it. */
 export type UmlState = UmlStatus;
 
+/** A UML instance beside the main UML, on the same virtual switch (UmlState.instances). */
+export type UmlInstance = InstanceStatus;
+
 /** A reply of the real uml_mconsole, run on the host against UML's umid (the reply text verbatim). */
 export type MconsoleResult = McResult;
 
@@ -272,9 +275,16 @@ export interface EmulatorApi {
   uml(): UmlState | undefined;
   /**
    * Runs `uml_mconsole <umid> <command>` on the host, e.g. "version", "sysrq s", "config ubd1=/lab/disks/a.img".
-   * `stop` pauses UML (its consoles stop answering) until `go`.
+   * `stop` pauses UML (its consoles stop answering) until `go`. With `instance`, against that instance.
    */
-  mconsole(command: string): Promise<MconsoleResult>;
+  mconsole(command: string, instance?: number): Promise<MconsoleResult>;
+  /**
+   * Starts a UML instance beside the main one (2..4, the lowest free unless `n`), on the same switch; its
+   * console opens as a tab and UmlState.instances follows it. Resolves with its number.
+   */
+  startInstance(options?: { n?: number; mem?: string }): Promise<number>;
+  /** Halts instance n (its COW file stays for its next start). */
+  stopInstance(n: number): Promise<void>;
   /** Opens another UML console (conN=xterm through mconsole) with a login shell on it; resolves with N. */
   openConsole(): Promise<number>;
   /** Starts UML again after a halt or a crash, or restarts it with another kernel or command line. */

@@ -249,6 +249,7 @@ class EmulatorWorker implements EmulatorApi {
         mux: (bytes) => link.uml?.muxOutput(bytes),
         umlExited: (status, panic) => link.uml?.onUmlExited(status, panic),
         umlReady: () => link.uml?.onReady(),
+        instance: (event) => link.uml?.onInstance(event),
         output: (id, bytes) => {
           // Transfer, never copy: console output is the hottest path after the CPU itself.
           const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
@@ -405,8 +406,16 @@ class EmulatorWorker implements EmulatorApi {
     return this.running?.uml.state;
   }
 
-  async mconsole(command: string): Promise<MconsoleResult> {
-    return this.requireUml().mconsole(command);
+  async mconsole(command: string, instance?: number): Promise<MconsoleResult> {
+    return this.requireUml().mconsole(command, instance);
+  }
+
+  async startInstance(options: { n?: number; mem?: string } = {}): Promise<number> {
+    return this.requireUml().startInstance(options);
+  }
+
+  async stopInstance(n: number): Promise<void> {
+    await this.requireUml().stopInstance(n);
   }
 
   async openConsole(): Promise<number> {

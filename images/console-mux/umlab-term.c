@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -166,6 +167,8 @@ int main(int argc, char **argv)
 	master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || (slave_name = ptsname(master)) == NULL)
 		die(cmd, "cannot allocate a pty%s", "", errno);
+	/* xterm's default size until the page's first RESIZE: a 0x0 tty makes stty, vi and less fail. */
+	ioctl(master, TIOCSWINSZ, &(struct winsize){ .ws_row = 24, .ws_col = 80 });
 	/* Held until the command has its own copy, so the master never sees the slave closed in between. */
 	slave = open(slave_name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)

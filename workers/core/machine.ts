@@ -52,7 +52,11 @@ export interface MachineEvents {
   umlExited?(status: number, panic: string | undefined): void;
   /** UML's shell announced itself (each boot of UML, reboots in place included). */
   umlReady?(): void;
+  /** A UML instance beside the main one (umlab-instance on the host) started or exited. */
+  instance?(event: InstanceEvent): void;
 }
+
+export type InstanceEvent = { kind: "started"; n: number; umid: string } | { kind: "exited"; n: number; status: number };
 
 /**
  * How the machine starts: booting the host kernel, or restoring a saved v86 state (the pre-booted
@@ -432,6 +436,11 @@ export class Machine {
       // ends the boot ("halted"), so a boot that waits for the shell stops waiting.
       if (this.stageValue !== "ready") this.setStage("halted", `UML exited with status ${rest[0] ?? "?"}${rest.length > 1 ? `: ${rest.slice(1).join(" ")}` : ""}`);
       this.events.umlExited?.(Number.isFinite(status) ? status : -1, panicText(this.umlTail) ?? (rest.slice(1).join(" ") || undefined));
+    } else if (word === "instance" && rest[1]) {
+      this.events.instance?.({ kind: "started", n: Number(rest[0]), umid: rest[1] });
+    } else if (word === "instance-exited") {
+      const status = Number(rest[1] ?? "NaN");
+      this.events.instance?.({ kind: "exited", n: Number(rest[0]), status: Number.isFinite(status) ? status : -1 });
     } else if (word === "error") {
       this.setStage("error", rest.join(" "));
     }

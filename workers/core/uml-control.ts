@@ -1,7 +1,7 @@
 // The UML toolkit over a running Machine: mconsole, restarts with another kernel or command line, uploaded
 // kernels, extra consoles (UML's xterm channel, multiplexed on virtio-console port 2) and UML's state.
 // Pure core: shared by the worker and the Node CLI.
-import type { Machine, StageEvent } from "./machine.ts";
+import type { InstanceEvent, Machine, StageEvent } from "./machine.ts";
 import { ConsoleMux } from "./console-mux.ts";
 import { parseMconsoleCommand, parseMconsoleReply } from "./mconsole.ts";
 import { DEFAULT_UML_CMDLINE, parseUmlCmdline } from "./uml-cmdline.ts";
@@ -23,7 +23,34 @@ export interface UmlStatus {
   /** For "halted"/"crashed": UML's exit status and the panic text (from "Kernel panic" on), if any. */
   exitStatus?: number;
   panic?: string;
+  /** The UML instances started beside this one, on the same virtual switch. */
+  instances: InstanceStatus[];
 }
+
+export type InstanceRunState = "booting" | "running" | "paused" | "halted" | "crashed";
+
+/** A UML instance beside the main UML: host bridge br0 is the switch, each UML's tap device its port. */
+export interface InstanceStatus {
+  /** 2..MAX_INSTANCE; the main UML is 1. */
+  n: number;
+  /** Its hostname inside UML. */
+  name: string;
+  umid: string;
+  state: InstanceRunState;
+  /** Its port on the switch (a tap device of the host's bridge br0) and its NIC's MAC. */
+  tap: string;
+  mac: string;
+  /** Its con0, a console tab (a channel of the host's console multiplexer), once UML opened it. */
+  channel?: number;
+  exitStatus?: number;
+}
+
+/** The main UML's port on the switch. */
+export const MAIN_LINK = { name: "umlab", tap: "tap0", mac: "52:54:00:12:34:56" } as const;
+export const FIRST_INSTANCE = 2;
+export const MAX_INSTANCE = 4;
+/** An instance's memory unless the page asks for another. */
+export const INSTANCE_MEM = "48M";
 
 export interface McResult {
   /** The command as run. */
@@ -68,6 +95,7 @@ export interface UmlControlOptions {
   mux: MuxEvents;
 }
 
+const READY_MARKER = "\x1b]6973;ready\x07";
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Host RAM the host itself, the share and UML's helpers need besides UML's mem=. */
 const HOST_RESERVE_MIB = 96;
@@ -76,27 +104,56 @@ const FIRST_EXTRA_CONSOLE = 2;
 const REBOOT_GRACE_MS = 30_000;
 
 export class UmlControl {
-  private status: UmlStatus;
+  private status: Omit<UmlStatus, "instances">;
+  private readonly instanceMap = new Map<number, InstanceStatus>();
+  /** Titles of the open multiplexer channels: an instance's con0 is known by the umid in its title. */
+  private readonly channelTitles = new Map<number, string>();
+  /** The last characters each booting instance's console printed, to see the shell's ready marker. */
+  private readonly consoleTails = new Map<number, string>();
   private readonly mux: ConsoleMux;
   private nextConsole = FIRST_EXTRA_CONSOLE;
   private rebootGeneration = 0;
   private stagesSinceReboot = 0;
+  /** A reboot or cad was asked for and UML has not shown a stage since. */
+  private rebootPending = false;
+  /** A restart the page asked for is under way: the old UML's exit is expected. */
+  private restarting = false;
 
   constructor(
     private readonly machine: Machine,
     private readonly options: UmlControlOptions,
   ) {
     this.status = { state: "booting", kernel: options.kernel, cmdline: options.cmdline ?? DEFAULT_UML_CMDLINE };
-    this.mux = new ConsoleMux((bytes) => machine.muxInput(bytes), options.mux);
+    this.mux = new ConsoleMux((bytes) => machine.muxInput(bytes), {
+      open: (channel, title) => {
+        this.channelTitles.set(channel, title);
+        this.matchChannels();
+        options.mux.open(channel, title);
+      },
+      data: (channel, bytes) => {
+        this.watchInstanceConsole(channel, bytes);
+        options.mux.data(channel, bytes);
+      },
+      close: (channel) => {
+        this.channelTitles.delete(channel);
+        this.consoleTails.delete(channel);
+        options.mux.close(channel);
+      },
+    });
   }
 
   get state(): UmlStatus {
-    return { ...this.status };
+    return { ...this.status, instances: this.instanceList() };
+  }
+
+  private instanceList(): InstanceStatus[] {
+    return [...this.instanceMap.values()].sort((a, b) => a.n - b.n).map((i) => ({ ...i }));
   }
 
   /** The machine's stage events: a new UML starting, and its shell being ready. */
   onStage(event: StageEvent): void {
     this.stagesSinceReboot++;
+    this.rebootPending = false;
     if (event.stage === "uml-kernel") {
       this.nextConsole = FIRST_EXTRA_CONSOLE;
       this.set({ state: "booting", umid: this.machine.status.umid, kernel: this.status.kernel, cmdline: this.status.cmdline });
@@ -108,15 +165,127 @@ export class UmlControl {
   /** UML's shell said it is ready again (after a reboot UML restarts in place, with no new stage). */
   onReady(): void {
     this.stagesSinceReboot++;
+    this.rebootPending = false;
     if (this.status.state !== "running") this.set({ ...this.status, state: "running" });
   }
 
-  /** A restored state brought a running UML and the host multiplexer's consoles: learn them again. */
+  /** A restored state brought a running UML, its instances and the multiplexer's consoles: learn them again. */
   afterRestore(): void {
     this.mux.list();
+    void this.machine
+      .agentRequest("instances", 10_000)
+      .then((reply) => {
+        for (const [, n, umid] of reply.matchAll(/ (\d+):(\S+)/g)) {
+          if (n && umid) this.instanceMap.set(Number(n), { ...instanceLink(Number(n)), umid, state: "running" });
+        }
+        this.matchChannels();
+        this.emit();
+      })
+      .catch(() => undefined);
+  }
+
+  /** The host's umlab-instance started or ended instance n. */
+  onInstance(event: InstanceEvent): void {
+    if (!(event.n >= FIRST_INSTANCE && event.n <= MAX_INSTANCE)) return;
+    if (event.kind === "started") {
+      this.instanceMap.set(event.n, { ...instanceLink(event.n), umid: event.umid, state: "booting" });
+      this.matchChannels();
+    } else {
+      const instance = this.instanceMap.get(event.n);
+      if (!instance) return;
+      this.instanceMap.set(event.n, { ...instance, state: event.status === 0 ? "halted" : "crashed", exitStatus: event.status, channel: undefined });
+    }
+    this.emit();
+  }
+
+  /**
+   * Starts UML instance n (the lowest free one unless given) beside the main UML, with the main UML's kernel
+   * and root image under its own COW file; it joins the switch (br0) and gets its address by DHCP.
+   * Resolves with n once UML runs; its console opens as a tab, and `instances` follows its state.
+   */
+  async startInstance(options: { n?: number; mem?: string } = {}): Promise<number> {
+    if (this.status.state !== "running") throw new Error(`UML is ${this.status.state}; instances start beside a running UML.`);
+    const busy = (n: number): boolean => {
+      const state = this.instanceMap.get(n)?.state;
+      return state === "booting" || state === "running" || state === "paused";
+    };
+    const n = options.n ?? [2, 3, 4].find((k) => !busy(k));
+    if (n === undefined) throw new Error(`At most ${MAX_INSTANCE - 1} instances run beside the main UML; stop one first.`);
+    if (!(Number.isInteger(n) && n >= FIRST_INSTANCE && n <= MAX_INSTANCE)) throw new Error(`Instances are numbered ${FIRST_INSTANCE} to ${MAX_INSTANCE}.`);
+    if (busy(n)) throw new Error(`Instance ${n} is already running.`);
+    const mem = options.mem ?? INSTANCE_MEM;
+    const memMiB = /^([1-9]\d{0,3})M$/.exec(mem)?.[1];
+    if (!memMiB || Number(memMiB) < 16) throw new Error(`"${mem}" is not an instance memory size: give megabytes, at least 16M, e.g. 48M.`);
+    const used = memOf(this.status.cmdline) + this.instanceMemory();
+    const budget = this.options.hostMemoryMiB - HOST_RESERVE_MIB;
+    if (used + Number(memMiB) > budget) {
+      throw new Error(`The host has ${budget} MiB for UML; the running UMLs use ${used} MiB, so instance ${n} cannot have ${memMiB} MiB. Give it less memory or stop an instance.`);
+    }
+    const reply = await this.machine.agentRequest(`instance-start ${n} ${kernelPath(this.status.kernel)} mem=${mem} quiet`, 30_000);
+    const umid = /^ok instance-start \d+ (\S+)/.exec(reply)?.[1] ?? "";
+    const current = this.instanceMap.get(n);
+    if (!current || current.umid !== umid) this.instanceMap.set(n, { ...instanceLink(n), umid, state: "booting" });
+    this.instanceMemMiB.set(n, Number(memMiB));
+    this.matchChannels();
+    this.emit();
+    return n;
+  }
+
+  /** Halts instance n (mconsole halt; killed if still there after 20 s). Its COW file stays for the next start. */
+  async stopInstance(n: number): Promise<void> {
+    if (!this.instanceMap.has(n)) throw new Error(`There is no instance ${n}.`);
+    await this.machine.agentRequest(`instance-stop ${n}`, 40_000);
+  }
+
+  private readonly instanceMemMiB = new Map<number, number>();
+
+  private instanceMemory(): number {
+    let total = 0;
+    for (const [n, instance] of this.instanceMap) {
+      if (instance.state === "booting" || instance.state === "running" || instance.state === "paused") total += this.instanceMemMiB.get(n) ?? Number.parseInt(INSTANCE_MEM, 10);
+    }
+    return total;
+  }
+
+  /** Gives each instance whose con0 has opened its channel. */
+  private matchChannels(): void {
+    for (const instance of this.instanceMap.values()) {
+      if (instance.state === "halted" || instance.state === "crashed") continue;
+      for (const [channel, title] of this.channelTitles) {
+        if (title.includes(`(${instance.umid})`) && /#0\b/.test(title) && instance.channel !== channel) {
+          instance.channel = channel;
+          this.emit();
+        }
+      }
+    }
+  }
+
+  private watchInstanceConsole(channel: number, bytes: Uint8Array): void {
+    const instance = [...this.instanceMap.values()].find((i) => i.channel === channel && i.state === "booting");
+    if (!instance) return;
+    const tail = (this.consoleTails.get(channel) ?? "") + new TextDecoder("latin1").decode(bytes);
+    if (tail.includes(READY_MARKER)) {
+      this.consoleTails.delete(channel);
+      instance.state = "running";
+      this.emit();
+    } else {
+      this.consoleTails.set(channel, tail.slice(-READY_MARKER.length));
+    }
+  }
+
+  private emit(): void {
+    this.options.onState(this.state);
   }
 
   onUmlExited(status: number, panic: string | undefined): void {
+    if (this.restarting) return;
+    // UML's in-place reboot can also end in an exit inside v86: start it again, as the reboot asked.
+    if (this.rebootPending) {
+      this.rebootPending = false;
+      this.rebootGeneration++;
+      void this.restart().catch((err: unknown) => this.rebootFailed(err));
+      return;
+    }
     const crashed = status !== 0 || panic !== undefined;
     this.set({ ...this.status, state: crashed ? "crashed" : "halted", exitStatus: status, ...(panic ? { panic } : {}) });
   }
@@ -134,10 +303,12 @@ export class UmlControl {
     this.mux.resize(channel, cols, rows);
   }
 
-  async mconsole(line: string): Promise<McResult> {
+  /** Runs uml_mconsole against the main UML, or against instance `instance`. */
+  async mconsole(line: string, instance?: number): Promise<McResult> {
     const started = Date.now();
     const parsed = parseMconsoleCommand(line);
     if (!parsed.ok) return { command: line, ok: false, text: parsed.message, ms: 0 };
+    if (instance !== undefined) return this.instanceMconsole(instance, parsed.line, parsed.command, started);
     if (this.status.state === "halted" || this.status.state === "crashed") {
       return { command: parsed.line, ok: false, text: "UML is not running; restart it first.", ms: 0 };
     }
@@ -159,6 +330,27 @@ export class UmlControl {
     return { command: parsed.line, ok: result.ok, text: result.text, ms: Date.now() - started };
   }
 
+  private async instanceMconsole(n: number, line: string, command: string, started: number): Promise<McResult> {
+    const instance = this.instanceMap.get(n);
+    if (!instance || instance.state === "halted" || instance.state === "crashed") {
+      return { command: line, ok: false, text: `Instance ${n} is not running.`, ms: 0 };
+    }
+    let reply: string;
+    try {
+      reply = await this.machine.agentRequest(`imconsole ${n} ${line}`, 30_000);
+    } catch (err) {
+      return { command: line, ok: false, text: err instanceof Error ? err.message : String(err), ms: Date.now() - started };
+    }
+    const result = parseMconsoleReply(new TextDecoder().decode(await this.share().read(`${PRIVATE_DIR}/mconsole`, true)));
+    if (reply !== "ok mconsole 0" && result.ok) result.ok = false;
+    if (result.ok && command === "stop") instance.state = "paused";
+    if (result.ok && command === "go") instance.state = "running";
+    // An instance's reboot restarts it in place; its shell's ready marker says when it is back.
+    if (result.ok && (command === "reboot" || command === "cad")) instance.state = "booting";
+    this.emit();
+    return { command: line, ok: result.ok, text: result.text, ms: Date.now() - started };
+  }
+
   /**
    * UML's in-place reboot (it re-executes itself) stalls inside v86: the old kernel waits forever for its
    * traced processes. A UML still not back after REBOOT_GRACE_MS is started again by umlab-uml, with the
@@ -168,9 +360,14 @@ export class UmlControl {
     const generation = ++this.rebootGeneration;
     setTimeout(() => {
       if (generation !== this.rebootGeneration || this.status.state !== "booting" || this.stagesSinceReboot > 0) return;
-      void this.restart().catch((err: unknown) => this.set({ ...this.status, state: "crashed", panic: `reboot did not finish and the restart failed: ${err instanceof Error ? err.message : String(err)}` }));
+      void this.restart().catch((err: unknown) => this.rebootFailed(err));
     }, REBOOT_GRACE_MS);
     this.stagesSinceReboot = 0;
+    this.rebootPending = true;
+  }
+
+  private rebootFailed(err: unknown): void {
+    this.set({ ...this.status, state: "crashed", panic: `reboot did not finish and the restart failed: ${err instanceof Error ? err.message : String(err)}` });
   }
 
   checkCmdline(text: string): CmdCheck {
@@ -192,7 +389,12 @@ export class UmlControl {
     if (this.status.state === "paused") await this.mconsole("go");
     // Booting from now on: the old UML shuts down first, and nothing typed reaches it meanwhile.
     this.set({ state: "booting", kernel, cmdline });
-    await this.machine.agentRequest(`restart - ${kernel} ${check.args.join(" ") || "mem=64M"}`, 60_000);
+    this.restarting = true;
+    try {
+      await this.machine.agentRequest(`restart - ${kernel} ${check.args.join(" ") || "mem=64M"}`, 60_000);
+    } finally {
+      this.restarting = false;
+    }
   }
 
   /** Opens conN=xterm through mconsole and a login on it; the new tab arrives as a multiplexer "open". */
@@ -239,10 +441,21 @@ export class UmlControl {
     return share;
   }
 
-  private set(status: UmlStatus): void {
+  private set(status: Omit<UmlStatus, "instances">): void {
     this.status = status;
-    this.options.onState({ ...status });
+    this.emit();
   }
+}
+
+/** Instance n's name and its port on the switch. */
+export function instanceLink(n: number): { n: number; name: string; tap: string; mac: string } {
+  return { n, name: `uml${n}`, tap: `tap${n}`, mac: `52:54:00:12:35:0${n}` };
+}
+
+/** The MiB a UML command line's mem= gives UML (counted as 64, umlab's default, when it has none). */
+function memOf(cmdline: string): number {
+  const [, size = "64", unit = "M"] = /(?:^|\s)mem=(\d+)([KMG]?)/.exec(cmdline) ?? [];
+  return unit === "G" ? Number(size) * 1024 : unit === "K" ? Math.ceil(Number(size) / 1024) : Number(size);
 }
 
 /** Where the host keeps a kernel: the initramfs for the built-in flavours, the share for uploads. */
