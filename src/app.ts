@@ -43,6 +43,7 @@ import { isTabAction, keyAction, tabPosition, type KeyAction } from "./key-actio
 import { KernelView } from "./kernel-view.ts";
 import { holdLabLock } from "./lab-lock.ts";
 import { MconsoleView } from "./mconsole-view.ts";
+import { InstancesView } from "./instances-view.ts";
 import { MessageBox } from "./message-box.ts";
 import { MuxConsoles } from "./mux-consoles.ts";
 import { PREVIEW_PREFIX } from "./network-state.ts";
@@ -109,6 +110,7 @@ export class App {
   private readonly mconsoleView: MconsoleView;
   private readonly filesView: FilesView;
   private readonly kernelView: KernelView;
+  private readonly instancesView: InstancesView;
   private readonly toolkitView: ToolkitView;
   private readonly consoleMessage = new MessageBox("console-message");
   private readonly openConsoleButton = byId("console-open", HTMLButtonElement);
@@ -226,7 +228,7 @@ export class App {
       restart: () => this.restartUml({}),
       resume: async () => {
         try {
-          const result = await this.mconsoleView.run("go");
+          const result = await this.mconsoleView.run("go", 0);
           return result.ok ? undefined : result.text;
         } catch (err) {
           return errorText(err);
@@ -241,8 +243,13 @@ export class App {
         confirmDialog({ title: `Delete ${path}?`, body: ["It goes from the host's /lab, so UML's hostfs no longer sees it either."], ok: "Delete", danger: true, returnFocus: () => this.filesView.focus() }),
     });
     this.kernelView = new KernelView(this.toolkit, KERNELS, { boot: (kernel, cmdline) => this.confirmRestartUml(kernel, cmdline) });
+    this.instancesView = new InstancesView(this.toolkit, {
+      showConsole: (channel) => {
+        if (this.deck.has(muxKey(channel))) this.deck.activate(muxKey(channel));
+      },
+    });
     this.toolkitView = new ToolkitView(
-      { mconsole: this.mconsoleView.element, files: this.filesView.element, kernel: this.kernelView.element },
+      { mconsole: this.mconsoleView.element, files: this.filesView.element, kernel: this.kernelView.element, switch: this.instancesView.element },
       {
         opened: (name) => {
           if (name === "files") void this.filesView.refresh();
@@ -328,9 +335,11 @@ export class App {
         serveConnections(channel.port1, () => reply);
         await client.serveLoopback(port, channel.port2);
       },
-      mconsole: (command) => this.mconsoleView.run(command),
+      mconsole: (command, instance) => this.mconsoleView.run(command, instance ?? 0),
       umlState: () => this.toolkit.uml(),
       openConsole: () => this.openConsole(),
+      startInstance: (options) => this.toolkit.startInstance(options),
+      stopInstance: (n) => this.toolkit.stopInstance(n),
       consoleTabs: () => this.mux.tabs(),
       readMuxConsole: (channel) => this.mux.read(channel),
       typeIntoMux: (channel, text) => this.mux.type(channel, text),
@@ -1211,6 +1220,8 @@ export class App {
     this.umlStatus.render(phase, this.umlState, ["uml", ...this.mux.openKeys()], this.state.halted);
     this.mconsoleView.setPhase(phase);
     this.kernelView.setUml(this.umlState, this.kernel);
+    this.instancesView.setState(this.umlState);
+    this.mconsoleView.setInstances(this.umlState?.instances ?? []);
     this.openConsoleButton.disabled = !(phase === "running" || phase === "paused");
   }
 

@@ -179,8 +179,16 @@ export class EmulatorClient implements ToolkitApi {
     return this.api.uml();
   }
 
-  mconsole(command: string): Promise<MconsoleResult> {
-    return this.api.mconsole(command);
+  mconsole(command: string, instance?: number): Promise<MconsoleResult> {
+    return this.api.mconsole(command, instance);
+  }
+
+  startInstance(options?: { n?: number; mem?: string }): Promise<number> {
+    return this.api.startInstance(options);
+  }
+
+  stopInstance(n: number): Promise<void> {
+    return this.api.stopInstance(n);
   }
 
   openConsole(): Promise<number> {

@@ -1,6 +1,6 @@
 // The UML panel: uml_mconsole's command line with history, quick commands, a transcript of every command and
 // its reply verbatim, and hot-plugging disk images as ubd1..ubd7 ("Add disk…", Remove).
-import type { MconsoleResult } from "../workers/api.ts";
+import type { MconsoleResult, UmlInstance } from "../workers/api.ts";
 import { el, setText } from "./dom.ts";
 import { errorText } from "./errors.ts";
 import { readWithProgress } from "./file-sources.ts";
@@ -25,6 +25,11 @@ export class MconsoleView {
   readonly element: HTMLElement;
   private readonly history = new CommandHistory();
   private readonly input = el("input", { class: "mc-input", attrs: { id: "mconsole-input", "data-testid": "mconsole-input", type: "text", autocomplete: "off", spellcheck: "false", placeholder: "version, help, config ubd1=…", "aria-label": "mconsole command", "aria-describedby": "mconsole-hint" } });
+  /** Which UML the commands go to: the main one ("") or an instance's number. */
+  private readonly target = el("select", { class: "mc-target", attrs: { id: "mconsole-target", "data-testid": "mconsole-target" } }, el("option", { text: "umlab (main)", attrs: { value: "" } }));
+  /** Shown only while instances run beside the main UML. */
+  private readonly targetRow = el("div", { class: "tool-row" }, el("label", { text: "Talk to", attrs: { for: "mconsole-target" } }), this.target);
+  private instances: UmlInstance[] = [];
   private readonly runButton = el("button", { class: "button small primary", text: "Run", attrs: { type: "submit", "data-testid": "mconsole-run" } });
   private readonly toggle = el("button", { class: "button small", text: "stop", attrs: { type: "button", "data-testid": "mconsole-toggle", "aria-pressed": "false" } });
   private readonly quick: HTMLButtonElement[] = [];
@@ -66,7 +71,8 @@ export class MconsoleView {
       this.quick.push(button);
       quick.append(button);
     }
-    this.toggle.addEventListener("click", () => void this.quickRun({ ok: true, command: toggleCommand(this.phase) }));
+    this.toggle.addEventListener("click", () => void this.quickRun({ ok: true, command: toggleCommand(this.targetPhase()) }));
+    this.target.addEventListener("change", () => this.renderToggle());
     this.quick.push(this.toggle);
     quick.append(this.toggle);
 
@@ -99,6 +105,7 @@ export class MconsoleView {
       { class: "tool-panel", attrs: { "data-testid": "mconsole-panel", "aria-labelledby": "mconsole-title" } },
       el("h2", { class: "tool-title", text: "UML management console", attrs: { id: "mconsole-title" } }),
       el("p", { class: "tool-note", text: "Runs the real uml_mconsole on the host against UML's umid. Up/Down: history.", attrs: { id: "mconsole-hint" } }),
+      this.targetRow,
       form,
       quick,
       args,
@@ -112,6 +119,7 @@ export class MconsoleView {
       this.diskList,
     );
     this.setPhase(undefined);
+    this.setInstances([]);
     this.renderDisks();
   }
 
@@ -123,13 +131,38 @@ export class MconsoleView {
     for (const button of this.quick) button.disabled = !live;
     this.runButton.disabled = !live;
     this.runButton.title = live ? "Run (Enter)" : "mconsole needs a running UML";
+    this.renderToggle();
+    this.addDiskButton.disabled = !live || this.copying;
+    // Disks plugged into a UML that has gone (or is starting again) are gone with it.
+    if (was !== phase && (phase === undefined || phase === "booting" || phase === "halted" || phase === "crashed")) this.resetDisks();
+  }
+
+  /** The instances beside the main UML: the running ones can be the commands' target. */
+  setInstances(instances: readonly UmlInstance[]): void {
+    this.instances = instances.filter((i) => i.state === "running" || i.state === "paused" || i.state === "booting");
+    const chosen = this.target.value;
+    this.target.replaceChildren(
+      el("option", { text: "umlab (main)", attrs: { value: "" } }),
+      ...this.instances.map((i) => el("option", { text: `${i.name} (${i.umid})`, attrs: { value: String(i.n) } })),
+    );
+    this.target.value = this.instances.some((i) => String(i.n) === chosen) ? chosen : "";
+    this.targetRow.hidden = this.instances.length === 0;
+    this.renderToggle();
+  }
+
+  /** The chosen UML's phase, for the stop/go toggle. */
+  private targetPhase(): UmlPhase | undefined {
+    if (this.target.value === "") return this.phase;
+    const state = this.instances.find((i) => String(i.n) === this.target.value)?.state;
+    return state === "paused" ? "paused" : "running";
+  }
+
+  private renderToggle(): void {
+    const phase = this.targetPhase();
     const paused = phase === "paused";
     setText(this.toggle, toggleCommand(phase));
     this.toggle.setAttribute("aria-pressed", String(paused));
     this.toggle.title = paused ? "UML is paused: go resumes it" : "Pause UML (its consoles stop answering) until go";
-    this.addDiskButton.disabled = !live || this.copying;
-    // Disks plugged into a UML that has gone (or is starting again) are gone with it.
-    if (was !== phase && (phase === undefined || phase === "booting" || phase === "halted" || phase === "crashed")) this.resetDisks();
   }
 
   resetDisks(): void {
@@ -141,11 +174,15 @@ export class MconsoleView {
     return this.disks.filter((d) => d.state !== "adding").map(({ slot, name, hostPath }) => ({ slot, name, hostPath }));
   }
 
-  /** Runs one command and adds it to the transcript; rejects only when the worker could not be asked. */
-  async run(command: string): Promise<MconsoleResult> {
-    const entry = this.entry(command);
+  /**
+   * Runs one command against the chosen UML (or `instance`, 0 meaning the main one) and adds it to the
+   * transcript; rejects only when the worker could not be asked.
+   */
+  async run(command: string, instance?: number): Promise<MconsoleResult> {
+    const n = instance ?? (this.target.value === "" ? 0 : Number(this.target.value));
+    const entry = this.entry(command, n === 0 ? undefined : `uml${n}`);
     try {
-      const result = await this.api.mconsole(command);
+      const result = await this.api.mconsole(command, n === 0 ? undefined : n);
       this.settle(entry, result.ok, result.text, `${result.ok ? "OK" : "ERR"} · ${result.ms} ms`);
       return result;
     } catch (err) {
@@ -194,11 +231,11 @@ export class MconsoleView {
     this.input.setSelectionRange(text.length, text.length);
   }
 
-  private entry(command: string): HTMLLIElement {
+  private entry(command: string, target: string | undefined): HTMLLIElement {
     const item = el(
       "li",
-      { class: "mc-entry", attrs: { "data-testid": "mconsole-entry", "data-state": "pending", "data-command": command } },
-      el("div", { class: "mc-entry-head" }, el("code", { class: "mc-command", text: command }), el("span", { class: "mc-status", text: "…" })),
+      { class: "mc-entry", attrs: { "data-testid": "mconsole-entry", "data-state": "pending", "data-command": command, ...(target ? { "data-target": target } : {}) } },
+      el("div", { class: "mc-entry-head" }, ...(target ? [el("span", { class: "mc-entry-target", text: `${target}:` })] : []), el("code", { class: "mc-command", text: command }), el("span", { class: "mc-status", text: "…" })),
     );
     this.transcript.append(item);
     while (this.transcript.children.length > TRANSCRIPT_LIMIT) this.transcript.firstElementChild?.remove();
@@ -243,7 +280,7 @@ export class MconsoleView {
     }
     let result: MconsoleResult;
     try {
-      result = await this.run(configCommand(slot, row.hostPath));
+      result = await this.run(configCommand(slot, row.hostPath), 0);
     } catch (err) {
       this.dropDisk(row);
       return this.diskMessage.show(`ubd${slot} was not added: ${errorText(err)}`);
@@ -263,7 +300,7 @@ export class MconsoleView {
     this.renderDisks();
     let result: MconsoleResult;
     try {
-      result = await this.run(removeCommand(row.slot));
+      result = await this.run(removeCommand(row.slot), 0);
     } catch (err) {
       result = { command: removeCommand(row.slot), ok: false, text: errorText(err), ms: 0 };
     }

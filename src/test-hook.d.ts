@@ -57,10 +57,17 @@ export interface UmlabTestHook {
 
   // UML toolkit
 
-  /** Runs an mconsole command through the UML panel (it shows in the transcript); rejects only if the worker could not be asked. */
-  mconsole(command: string): Promise<MconsoleResult>;
+  /**
+   * Runs an mconsole command through the UML panel (it shows in the transcript), against the main UML or
+   * instance `instance`; rejects only if the worker could not be asked.
+   */
+  mconsole(command: string, instance?: number): Promise<MconsoleResult>;
   /** The worker's UML state now; undefined while no machine runs. */
   umlState(): Promise<UmlState | undefined>;
+  /** What the Switch panel's "Start instance" does; resolves with the instance's number. */
+  startInstance(options?: { n?: number; mem?: string }): Promise<number>;
+  /** What an instance's Stop does. */
+  stopInstance(n: number): Promise<void>;
   /** What "+ Console" does: resolves with the new console's channel N; its tab opens when UML opens it. */
   openConsole(): Promise<number>;
   /** The extra consoles' tabs, in tab order; `closed` once UML closed the console (the tab stays until closed). */

@@ -2,7 +2,7 @@
 // current worker, and a plain "no machine" error when there is none.
 import type { EmulatorApi } from "../workers/api.ts";
 
-type ToolkitCall = "mconsole" | "openConsole" | "restartUml" | "checkCmdline" | "kernelConfig" | "uploadKernel" | "listShared" | "putShared" | "readShared" | "deleteShared";
+type ToolkitCall = "mconsole" | "startInstance" | "stopInstance" | "openConsole" | "restartUml" | "checkCmdline" | "kernelConfig" | "uploadKernel" | "listShared" | "putShared" | "readShared" | "deleteShared";
 
 /** The worker's toolkit calls as the page makes them: each one asynchronous. `bytes` are transferred. */
 export type ToolkitApi = { [K in ToolkitCall]: (...args: Parameters<EmulatorApi[K]>) => Promise<Awaited<ReturnType<EmulatorApi[K]>>> } & {
@@ -20,7 +20,9 @@ export function currentToolkit(current: () => ToolkitApi | undefined): ToolkitAp
   };
   return {
     uml: async () => current()?.uml(),
-    mconsole: async (command) => need().mconsole(command),
+    mconsole: async (command, instance) => need().mconsole(command, instance),
+    startInstance: async (options) => need().startInstance(options),
+    stopInstance: async (n) => need().stopInstance(n),
     openConsole: async () => need().openConsole(),
     restartUml: async (options) => need().restartUml(options),
     checkCmdline: async (text) => need().checkCmdline(text),

@@ -1,8 +1,8 @@
-// The UML toolkit's side panel: one of mconsole, Files and Kernel at a time, opened by its toggle in the
+// The UML toolkit's side panel: one of mconsole, Files, Kernel and Switch at a time, opened by its toggle in the
 // console bar; closed, the terminals get the whole width.
 import { byId, el } from "./dom.ts";
 
-export const TOOLS = ["mconsole", "files", "kernel"] as const;
+export const TOOLS = ["mconsole", "files", "kernel", "switch"] as const;
 export type ToolName = (typeof TOOLS)[number];
 
 export interface ToolkitCallbacks {
@@ -17,9 +17,14 @@ export class ToolkitView {
   private shown: ToolName | undefined;
 
   constructor(panels: Record<ToolName, HTMLElement>, private readonly callbacks: ToolkitCallbacks) {
-    this.toggles = { mconsole: byId("tool-mconsole", HTMLButtonElement), files: byId("tool-files", HTMLButtonElement), kernel: byId("tool-kernel", HTMLButtonElement) };
+    this.toggles = {
+      mconsole: byId("tool-mconsole", HTMLButtonElement),
+      files: byId("tool-files", HTMLButtonElement),
+      kernel: byId("tool-kernel", HTMLButtonElement),
+      switch: byId("tool-switch", HTMLButtonElement),
+    };
     const slot = (name: ToolName): HTMLElement => el("div", { class: "tool-slot", attrs: { "data-tool": name } }, panels[name]);
-    this.slots = { mconsole: slot("mconsole"), files: slot("files"), kernel: slot("kernel") };
+    this.slots = { mconsole: slot("mconsole"), files: slot("files"), kernel: slot("kernel"), switch: slot("switch") };
     const close = el("button", { class: "button small", text: "×", attrs: { type: "button", "data-testid": "toolkit-close", "aria-label": "Close the toolkit panel" } });
     close.addEventListener("click", () => this.close(true));
     this.aside.append(el("div", { class: "toolkit-bar" }, close), ...TOOLS.map((t) => this.slots[t]));
