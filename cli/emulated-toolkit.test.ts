@@ -3,7 +3,7 @@
 // a ubd disk hot-added from the share, an extra console through UML's xterm channel, a sysrq crash and
 // a restart, an uploaded kernel (Debian's UML) booting in place, and a changed command line.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,12 +13,16 @@ import { startEmulatedUml, until, type EmulatedUml } from "./emulated-uml.ts";
 describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
   let uml: EmulatedUml;
   let debianKernel = "";
+  let leanModules = "";
 
   beforeAll(async () => {
     const steps = await buildImages();
     const debian = steps.get("uml-debian");
     if (!debian) throw new Error("the image build did not report the uml-debian step");
     debianKernel = path.join(debian, "linux");
+    const lean = steps.get("uml-kernel");
+    if (!lean) throw new Error("the image build did not report the uml-kernel step");
+    leanModules = path.join(lean, "modules", "lib", "modules");
     uml = await startEmulatedUml();
   }, 300_000);
 
@@ -56,6 +60,17 @@ describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
     expect(new TextDecoder().decode(await share.read("/share/from-uml.txt"))).toBe("written by UML\n");
     expect(share.list().map((e) => e.path)).toEqual(expect.arrayContaining(["/share/hello.txt", "/share/from-uml.txt"]));
     await uml.run("umount /mnt/host");
+  });
+
+  it("loads a module put into the share through hostfs with insmod, and unloads it", async () => {
+    // A module built with the lean kernel, as a workshop would build its own against the same tree.
+    const [release = ""] = readdirSync(leanModules);
+    const module = readFileSync(path.join(leanModules, release, "kernel", "drivers", "net", "dummy.ko"));
+    await uml.control.share().put("/share/mods/dummy.ko", new Uint8Array(module));
+    expect((await uml.run("lsmod | grep -c '^dummy'")).output).toBe("0\n");
+    const loaded = await uml.run("mkdir -p /mnt/host && mount none /mnt/host -t hostfs -o /share && insmod /mnt/host/mods/dummy.ko && lsmod | grep -c '^dummy' && ip link show dummy0 | grep -c dummy0");
+    expect(loaded).toEqual({ status: 0, output: "1\n1\n" });
+    expect(await uml.run("rmmod dummy && umount /mnt/host && lsmod | grep -c '^dummy'")).toEqual({ status: 1, output: "0\n" });
   });
 
   it("hot-adds a ubd disk from the share, mounts it, refuses to remove it while busy, then removes it", async () => {
