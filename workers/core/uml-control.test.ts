@@ -157,7 +157,7 @@ describe("UmlControl", () => {
       await expect(h.control.startInstance()).rejects.toThrow(/160 MiB for UML; the running UMLs use 160 MiB/);
       await expect(h.control.startInstance({ n: 3 })).rejects.toThrow(/Instance 3 is already running/);
       await expect(h.control.startInstance({ n: 9, mem: "16M" })).rejects.toThrow(/numbered 2 to 4/);
-      await expect(h.control.startInstance({ n: 4, mem: "lots" })).rejects.toThrow(/not an instance memory size/);
+      await expect(h.control.startInstance({ n: 4, mem: "lots" })).rejects.toThrow(/`mem=lots` is not a memory size/);
       h.control.onUmlExited(0, undefined);
       await expect(h.control.startInstance({ n: 4, mem: "16M" })).rejects.toThrow(/UML is halted/);
       expect(h.requests).toEqual([]);

@@ -4,7 +4,7 @@
 import type { InstanceEvent, Machine, StageEvent } from "./machine.ts";
 import { ConsoleMux } from "./console-mux.ts";
 import { parseMconsoleCommand, parseMconsoleReply } from "./mconsole.ts";
-import { DEFAULT_UML_CMDLINE, parseUmlCmdline } from "./uml-cmdline.ts";
+import { DEFAULT_UML_CMDLINE, parseUmlCmdline, UML_DEFAULT_MEM_MIB } from "./uml-cmdline.ts";
 import { checkUmlConfig, inspectElf, parseShowconfig, parseUmlVersion } from "./uml-binary.ts";
 import { PRIVATE_DIR, type ShareFs } from "./share-fs.ts";
 
@@ -45,8 +45,6 @@ export interface InstanceStatus {
   exitStatus?: number;
 }
 
-/** The main UML's port on the switch. */
-export const MAIN_LINK = { name: "umlab", tap: "tap0", mac: "52:54:00:12:34:56" } as const;
 export const FIRST_INSTANCE = 2;
 export const MAX_INSTANCE = 4;
 /** An instance's memory unless the page asks for another. */
@@ -106,6 +104,8 @@ const REBOOT_GRACE_MS = 30_000;
 export class UmlControl {
   private status: Omit<UmlStatus, "instances">;
   private readonly instanceMap = new Map<number, InstanceStatus>();
+  /** The memory each instance was started with, in MiB. */
+  private readonly instanceMemMiB = new Map<number, number>();
   /** Titles of the open multiplexer channels: an instance's con0 is known by the umid in its title. */
   private readonly channelTitles = new Map<number, string>();
   /** The last characters each booting instance's console printed, to see the shell's ready marker. */
@@ -201,31 +201,33 @@ export class UmlControl {
   /**
    * Starts UML instance n (the lowest free one unless given) beside the main UML, with the main UML's kernel
    * and root image under its own COW file; it joins the switch (br0) and gets its address by DHCP.
-   * Resolves with n once UML runs; its console opens as a tab, and `instances` follows its state.
+   * Resolves with n once the host started it (booting); its console opens as a tab, and `instances`
+   * follows its state.
    */
   async startInstance(options: { n?: number; mem?: string } = {}): Promise<number> {
     if (this.status.state !== "running") throw new Error(`UML is ${this.status.state}; instances start beside a running UML.`);
-    const busy = (n: number): boolean => {
-      const state = this.instanceMap.get(n)?.state;
-      return state === "booting" || state === "running" || state === "paused";
-    };
-    const n = options.n ?? [2, 3, 4].find((k) => !busy(k));
-    if (n === undefined) throw new Error(`At most ${MAX_INSTANCE - 1} instances run beside the main UML; stop one first.`);
-    if (!(Number.isInteger(n) && n >= FIRST_INSTANCE && n <= MAX_INSTANCE)) throw new Error(`Instances are numbered ${FIRST_INSTANCE} to ${MAX_INSTANCE}.`);
-    if (busy(n)) throw new Error(`Instance ${n} is already running.`);
+    const up = (k: number): boolean => isUp(this.instanceMap.get(k));
+    const n = options.n ?? INSTANCES.find((k) => !up(k));
+    if (n === undefined) throw new Error(`At most ${INSTANCES.length} instances run beside the main UML; stop one first.`);
+    if (!INSTANCES.includes(n)) throw new Error(`Instances are numbered ${FIRST_INSTANCE} to ${MAX_INSTANCE}.`);
+    if (up(n)) throw new Error(`Instance ${n} is already running.`);
     const mem = options.mem ?? INSTANCE_MEM;
-    const memMiB = /^([1-9]\d{0,3})M$/.exec(mem)?.[1];
-    if (!memMiB || Number(memMiB) < 16) throw new Error(`"${mem}" is not an instance memory size: give megabytes, at least 16M, e.g. 48M.`);
-    const used = memOf(this.status.cmdline) + this.instanceMemory();
+    const main = parseUmlCmdline(this.status.cmdline, { maxMemMiB: Infinity });
+    const used = (main.ok ? main.memMiB : UML_DEFAULT_MEM_MIB) + this.instanceMemory();
     const budget = this.options.hostMemoryMiB - HOST_RESERVE_MIB;
-    if (used + Number(memMiB) > budget) {
-      throw new Error(`The host has ${budget} MiB for UML; the running UMLs use ${used} MiB, so instance ${n} cannot have ${memMiB} MiB. Give it less memory or stop an instance.`);
+    // The same rules as the main UML's mem=, then what the running UMLs leave of the host's RAM.
+    const own = parseUmlCmdline(`mem=${mem}`, { maxMemMiB: Infinity });
+    if (!own.ok) throw new Error(`Instance ${n}: ${own.errors.map((e) => e.message).join(" ")}`);
+    if (used + own.memMiB > budget) {
+      throw new Error(`The host has ${budget} MiB for UML; the running UMLs use ${used} MiB, so instance ${n} cannot have ${own.memMiB} MiB. Give it less memory or stop an instance.`);
     }
     const reply = await this.machine.agentRequest(`instance-start ${n} ${kernelPath(this.status.kernel)} mem=${mem} quiet`, 30_000);
-    const umid = /^ok instance-start \d+ (\S+)/.exec(reply)?.[1] ?? "";
-    const current = this.instanceMap.get(n);
-    if (!current || current.umid !== umid) this.instanceMap.set(n, { ...instanceLink(n), umid, state: "booting" });
-    this.instanceMemMiB.set(n, Number(memMiB));
+    // The host's "instance" marker may have come first, with the umid of this very start: it stands.
+    if (!isUp(this.instanceMap.get(n))) {
+      const umid = /^ok instance-start \d+ (\S+)/.exec(reply)?.[1];
+      this.instanceMap.set(n, { ...instanceLink(n), umid: umid && umid !== "-" ? umid : "", state: "booting" });
+    }
+    this.instanceMemMiB.set(n, own.memMiB);
     this.matchChannels();
     this.emit();
     return n;
@@ -237,13 +239,10 @@ export class UmlControl {
     await this.machine.agentRequest(`instance-stop ${n}`, 40_000);
   }
 
-  private readonly instanceMemMiB = new Map<number, number>();
-
+  /** MiB the instances that are up were given (an instance learned after a restore counts as INSTANCE_MEM). */
   private instanceMemory(): number {
     let total = 0;
-    for (const [n, instance] of this.instanceMap) {
-      if (instance.state === "booting" || instance.state === "running" || instance.state === "paused") total += this.instanceMemMiB.get(n) ?? Number.parseInt(INSTANCE_MEM, 10);
-    }
+    for (const [n, instance] of this.instanceMap) if (isUp(instance)) total += this.instanceMemMiB.get(n) ?? Number.parseInt(INSTANCE_MEM, 10);
     return total;
   }
 
@@ -452,10 +451,11 @@ export function instanceLink(n: number): { n: number; name: string; tap: string;
   return { n, name: `uml${n}`, tap: `tap${n}`, mac: `52:54:00:12:35:0${n}` };
 }
 
-/** The MiB a UML command line's mem= gives UML (counted as 64, umlab's default, when it has none). */
-function memOf(cmdline: string): number {
-  const [, size = "64", unit = "M"] = /(?:^|\s)mem=(\d+)([KMG]?)/.exec(cmdline) ?? [];
-  return unit === "G" ? Number(size) * 1024 : unit === "K" ? Math.ceil(Number(size) / 1024) : Number(size);
+const INSTANCES = Array.from({ length: MAX_INSTANCE - FIRST_INSTANCE + 1 }, (_, i) => FIRST_INSTANCE + i);
+
+/** Whether an instance is up (its UML process runs), as opposed to absent, halted or crashed. */
+function isUp(instance: InstanceStatus | undefined): boolean {
+  return instance?.state === "booting" || instance?.state === "running" || instance?.state === "paused";
 }
 
 /** Where the host keeps a kernel: the initramfs for the built-in flavours, the share for uploads. */
