@@ -6,7 +6,7 @@ import type { UmlInstance } from "../workers/api.ts";
 import { expect, test, umlabPage } from "./fixtures.ts";
 
 async function instance(page: Page, n: number): Promise<UmlInstance | undefined> {
-  return page.evaluate(async (k) => (await window.umlab?.umlState())?.instances.find((i) => i.n === k), n);
+  return page.evaluate(async (k) => (await window.umlab?.instances())?.find((i) => i.n === k), n);
 }
 
 /**
@@ -59,10 +59,17 @@ test("the Switch panel starts uml2 on the main UML's switch: ping both ways, wge
   expect(await umlab.capture(`wget -q -O - http://${address}/index.html`, 60_000)).toBe("served-by-uml2");
   expect(await inInstance(page, 2, `ping -c 2 -W 5 ${main} >/dev/null; echo ping=$?`)).toBe("ping=0");
 
-  // mconsole's target: uml2's own kernel answers, by its umid.
+  // mconsole's target: uml2's own kernel answers, by its umid (version carries its nodename); same kernel as main.
+  const release = await umlab.capture("uname -r");
   await page.getByTestId("tool-mconsole").click();
   await page.getByTestId("mconsole-target").selectOption("2");
   const entries = page.getByTestId("mconsole-entry");
+  const versioned = await entries.count();
+  await page.getByTestId("mconsole-version").click();
+  await expect(entries.nth(versioned)).toHaveAttribute("data-state", "ok", { timeout: 60_000 });
+  await expect(entries.nth(versioned)).toHaveAttribute("data-target", "uml2");
+  await expect(entries.nth(versioned).getByTestId("mconsole-reply")).toContainText(release);
+  await expect(entries.nth(versioned).getByTestId("mconsole-reply")).toContainText("uml2");
   const before = await entries.count();
   await page.getByTestId("mconsole-input").fill("config con0");
   await page.getByTestId("mconsole-input").press("Enter");

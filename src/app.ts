@@ -337,6 +337,7 @@ export class App {
       },
       mconsole: (command, instance) => this.mconsoleView.run(command, instance ?? 0),
       umlState: () => this.toolkit.uml(),
+      instances: async () => (await this.toolkit.uml())?.instances ?? [],
       openConsole: () => this.openConsole(),
       startInstance: (options) => this.toolkit.startInstance(options),
       stopInstance: (n) => this.toolkit.stopInstance(n),

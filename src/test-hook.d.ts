@@ -14,6 +14,7 @@ import type {
   SessionInfo,
   SharedEntry,
   StartKind,
+  UmlInstance,
   UmlState,
 } from "../workers/api.ts";
 
@@ -64,6 +65,8 @@ export interface UmlabTestHook {
   mconsole(command: string, instance?: number): Promise<MconsoleResult>;
   /** The worker's UML state now; undefined while no machine runs. */
   umlState(): Promise<UmlState | undefined>;
+  /** The UML instances beside the main UML (uml2..uml4, halted and crashed ones included); [] while no machine runs. */
+  instances(): Promise<UmlInstance[]>;
   /** What the Switch panel's "Start instance" does; resolves with the instance's number. */
   startInstance(options?: { n?: number; mem?: string }): Promise<number>;
   /** What an instance's Stop does. */
