@@ -1,17 +1,26 @@
 // Several UMLs on one virtual switch, against the real thing: UML in v86 (restored from the snapshot)
 // starts instances beside itself through UmlControl, as the worker does. Each has its own umid, COW file
 // and console (a multiplexer channel); host bridge br0 joins their tap devices, so the main UML pings an
-// instance and fetches a page from the httpd running in it.
+// instance and fetches a page from the httpd running in it. An instance's COW file is its region of the
+// state disk, so what it writes outlives the machine, as the main UML's does.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages } from "../images/build.ts";
+import { createStateDisk, instanceCow, releaseBacking, type BackingFile } from "../workers/core/state-disk.ts";
+import type { PersistentOverlay } from "../workers/disk/persistent-overlay.ts";
+import { COW_HEADER_SIZE, parseCowHeader } from "../workers/disk/uml-cow.ts";
+import { defaultImagesDir, loadManifest } from "./node-machine.ts";
 import { startEmulatedUml, until, type EmulatedUml } from "./emulated-uml.ts";
 
 describe("UML instances on one switch inside the emulator", { timeout: 900_000 }, () => {
   let uml: EmulatedUml;
+  let disk: PersistentOverlay;
+  let backing: BackingFile;
 
   beforeAll(async () => {
     await buildImages();
-    uml = await startEmulatedUml();
+    backing = releaseBacking(await loadManifest(defaultImagesDir()));
+    disk = createStateDisk(backing);
+    uml = await startEmulatedUml({ stateDisk: disk });
   }, 300_000);
 
   afterAll(async () => {
@@ -31,7 +40,7 @@ describe("UML instances on one switch inside the emulator", { timeout: 900_000 }
     expect(two.umid).toMatch(/^inst2-[0-9a-f]{8}$/);
     expect(two.umid).not.toBe(main);
     expect(uml.consoles.get(two.channel ?? -1)?.title).toContain(`(${two.umid})`);
-    await inInstance(2, "hostname; cat /proc/cmdline", /uml2\r\n.*ubd0=\/run\/umlab-inst\/2\/cow,/s);
+    await inInstance(2, "hostname; cat /proc/cmdline", /uml2\r\n.*ubd0=\/dev\/loop2,\/images\//s);
     // Its mconsole is its own: the main UML's stays the main UML's.
     const version = await uml.control.mconsole("config con0", 2);
     expect(version).toMatchObject({ ok: true, text: "xterm" });
@@ -71,5 +80,23 @@ describe("UML instances on one switch inside the emulator", { timeout: 900_000 }
     await inInstance(2, "cat /root/kept", /kept-on-cow/);
     // The main UML carried on throughout.
     expect((await uml.run("echo main-still-here")).output).toBe("main-still-here\n");
+  });
+
+  it("an instance's COW file is its region of the state disk: a new machine on the stored blocks boots it with its file", async () => {
+    // The write reached region 1 (instance 2's) as a UML COW file over the release image, with sectors copied.
+    const cow = instanceCow(disk, backing, 2);
+    const header = parseCowHeader(cow.read(0, COW_HEADER_SIZE));
+    expect(header.backingFile).toBe(`/images/${backing.file}`);
+    expect(cow.read(header.layout.bitmapOffset, header.layout.bitmapLength).some((b) => b !== 0)).toBe(true);
+    await uml.control.stopInstance(2);
+    await uml.control.stopInstance(3);
+    await until(() => "instances 2 and 3 halted", () => instance(2)?.state === "halted" && instance(3)?.state === "halted", 60_000);
+    await uml.stop();
+    // What the worker loads from IndexedDB: the blocks the disk stored, nothing of the old machine's memory.
+    const stored = createStateDisk(backing, { stored: new Map(disk.storedBlocks) });
+    uml = await startEmulatedUml({ start: "cold", stateDisk: stored });
+    expect(await uml.control.startInstance({ n: 2 })).toBe(2);
+    await running(2);
+    await inInstance(2, "cat /root/kept", /kept-on-cow/);
   });
 });

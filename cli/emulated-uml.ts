@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { ConsoleId, Machine, NetworkAdapter } from "../workers/core/machine.ts";
 import type { KernelFlavour } from "../workers/core/manifest.ts";
+import type { PersistentOverlay } from "../workers/disk/persistent-overlay.ts";
 import { createNodeMachine, defaultImagesDir, loadManifest } from "./node-machine.ts";
 import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
 import { UmlControl, type InstanceStatus, type UmlStatus } from "../workers/core/uml-control.ts";
@@ -35,6 +36,8 @@ export interface EmulatedUmlOptions {
   kernel?: KernelFlavour;
   imagesDir?: string;
   start?: "cold" | "snapshot";
+  /** The state disk (UML's and the instances' COW files); a fresh one unless given. */
+  stateDisk?: PersistentOverlay;
 }
 
 export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promise<EmulatedUml> {
@@ -73,7 +76,7 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
     umlExited: (status, panic) => link.control?.onUmlExited(status, panic),
     umlReady: () => link.control?.onReady(),
     instance: (event) => link.control?.onInstance(event),
-  }, { start, ...(options.network ? { network: options.network } : {}) });
+  }, { start, ...(options.network ? { network: options.network } : {}), ...(options.stateDisk ? { stateDisk: options.stateDisk } : {}) });
   const control = new UmlControl(machine, {
     kernel,
     hostMemoryMiB: manifest.snapshots?.[kernel]?.hostMemoryMiB ?? 256,

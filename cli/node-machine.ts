@@ -53,6 +53,8 @@ export interface NodeMachineOptions {
   stateDisk?: PersistentOverlay;
   /** Default: the stack, with TCP to 10.0.2.2 reaching this machine's loopback. */
   network?: NetworkAdapter;
+  /** Saved states carry the rootfs disk's image (for the pre-booted snapshot). */
+  carryRootDisk?: boolean;
 }
 
 export function createNodeMachine(imagesDir: string, manifest: ImageManifest, kernel: KernelFlavour, verbose: boolean, events: MachineEvents, options: NodeMachineOptions = {}): Machine {
@@ -60,5 +62,6 @@ export function createNodeMachine(imagesDir: string, manifest: ImageManifest, ke
   const start: MachineStart = options.start === "snapshot" && snapshot ? { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB } : { kind: "cold" };
   const stateDisk = options.stateDisk ?? createStateDisk(releaseBacking(manifest));
   const network = options.network ?? new NetStack(undefined, undefined, { tcp: nodeTcpConnector() });
-  return new Machine({ manifest, kernel, verbose, start, stateDisk, network, source: new FileArtifactSource(imagesDir), wasm: v86WasmPath() }, events);
+  const carryRootDisk = options.carryRootDisk ?? false;
+  return new Machine({ manifest, kernel, verbose, start, stateDisk, network, carryRootDisk, source: new FileArtifactSource(imagesDir), wasm: v86WasmPath() }, events);
 }

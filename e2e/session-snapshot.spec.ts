@@ -10,10 +10,11 @@ test("a fresh visit restores the snapshot to a working UML prompt with the right
   await umlab.waitForStage("ready", 60_000);
   expect(await page.evaluate(() => window.umlab?.startKind)).toBe("snapshot");
   await expect(page.getByTestId("start-info")).toHaveAttribute("data-kind", "snapshot");
-  // The host kernel, initramfs and UML kernel are inside the state: they are not downloaded.
+  // The host kernel, initramfs, UML kernel and the rootfs disk are inside the state: they are not downloaded.
+  expect(snapshot?.rootDiskBytes, "the snapshot carries the rootfs disk").toBeGreaterThan(0);
   const downloaded = await page.evaluate(() => window.umlab?.downloadedBytes ?? 0);
   const a = manifest.artifacts;
-  expect(downloaded).toBe(a.bios.size + a.vgaBios.size + a.rootfs.size + (snapshot?.size ?? 0));
+  expect(downloaded).toBe(a.bios.size + a.vgaBios.size + (snapshot?.size ?? 0));
 
   const out = await umlab.run("uml", "echo sum=$((6*7))", /sum=42/);
   expect(out).toContain("sum=42");

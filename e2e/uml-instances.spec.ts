@@ -1,9 +1,10 @@
 // Several UMLs on one virtual switch, in the tab: the Switch panel starts UML instance uml2 beside the main
 // UML; it gets its own console tab, the two ping each other and the main UML fetches a page from uml2's
-// httpd; mconsole talks to uml2 by its umid; Stop halts it. A saved session brings a running instance back.
+// httpd; mconsole talks to uml2 by its umid; Stop halts it. A saved session brings a running instance back,
+// and what an instance synced is in IndexedDB block by block: it survives killing the browser.
 import type { Page } from "@playwright/test";
 import type { UmlInstance } from "../workers/api.ts";
-import { expect, test, umlabPage } from "./fixtures.ts";
+import { COLD_BOOT_MS, expect, test, umlabPage, withProfile } from "./fixtures.ts";
 
 async function instance(page: Page, n: number): Promise<UmlInstance | undefined> {
   return page.evaluate(async (k) => (await window.umlab?.instances())?.find((i) => i.n === k), n);
@@ -105,4 +106,32 @@ test("a saved session brings a running instance back, with what it wrote", async
   await expect.poll(async () => (await instance(page, 2))?.channel, { timeout: 30_000 }).toBeDefined();
   expect(await inInstance(page, 2, "cat /root/kept")).toBe("kept-in-session");
   await context.close();
+});
+
+test("what an instance synced is stored block by block: it survives killing the browser", async () => {
+  test.setTimeout(COLD_BOOT_MS + 600_000);
+  await withProfile(async (profile) => {
+    let page = await (await profile.open()).newPage();
+    let umlab = umlabPage(page);
+    await page.goto("/");
+    await umlab.waitForStage("ready", 150_000);
+    expect(await page.evaluate(() => window.umlab?.startInstance())).toBe(2);
+    await expect.poll(async () => (await instance(page, 2))?.state, { timeout: 240_000 }).toBe("running");
+    const sum = await inInstance(page, 2, "dd if=/dev/urandom of=/root/stored.bin bs=4096 count=32 2>/dev/null && sync && sha256sum /root/stored.bin | cut -c1-64");
+    expect(sum).toMatch(/^[0-9a-f]{64}$/);
+    // No session, no clean unload: the browser dies right after sync returned.
+    await profile.kill();
+
+    page = await (await profile.open()).newPage();
+    umlab = umlabPage(page);
+    // A cold boot from the lab's stored disk, whatever sessions exist.
+    await page.goto("/?boot=cold");
+    await umlab.waitForStage("ready", COLD_BOOT_MS);
+    expect(await page.evaluate(() => window.umlab?.startKind)).toBe("cold");
+    expect(await page.evaluate(() => window.umlab?.startInstance({ n: 2 }))).toBe(2);
+    await expect.poll(async () => (await instance(page, 2))?.state, { timeout: 240_000 }).toBe("running");
+    expect(await inInstance(page, 2, "sha256sum /root/stored.bin | cut -c1-64")).toBe(sum);
+    // The main UML's disk is its own: the instance's file is not in it.
+    expect(await umlab.capture("ls /root/stored.bin 2>&1 | grep -c 'No such file'")).toBe("1");
+  });
 });

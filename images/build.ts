@@ -245,7 +245,7 @@ async function publishSnapshots(progress: Progress, force: boolean): Promise<voi
       const stage = path.join(localCache, `${key}.tmp`);
       await rm(stage, { recursive: true, force: true });
       const built = await buildSnapshot(outDir, manifest, kernel, path.join(stage, file), (line) => progress.note(`snapshot-${kernel}`, line));
-      await writeFile(path.join(stage, "snapshot.json"), JSON.stringify({ rawSize: built.rawSize, screen: built.screen }));
+      await writeFile(path.join(stage, "snapshot.json"), JSON.stringify({ rawSize: built.rawSize, screen: built.screen, rootDiskBytes: built.rootDiskBytes }));
       await writeFile(path.join(stage, ".complete"), `${new Date().toISOString()}\n`);
       cached = path.join(localCache, key);
       await rm(cached, { recursive: true, force: true });
@@ -254,8 +254,8 @@ async function publishSnapshots(progress: Progress, force: boolean): Promise<voi
       progress.done(`snapshot-${kernel}`);
     }
     await cp(path.join(cached, file), path.join(outDir, file));
-    const info = JSON.parse(await readFile(path.join(cached, "snapshot.json"), "utf8")) as { rawSize: number; screen: string };
-    snapshots[kernel] = { ...(await artifact(file, { rawSize: info.rawSize })), hostMemoryMiB: SNAPSHOT_HOST_MEMORY_MIB, umlMemory: SNAPSHOT_UML_MEMORY, key, screen: info.screen };
+    const info = JSON.parse(await readFile(path.join(cached, "snapshot.json"), "utf8")) as { rawSize: number; screen: string; rootDiskBytes: number };
+    snapshots[kernel] = { ...(await artifact(file, { rawSize: info.rawSize })), hostMemoryMiB: SNAPSHOT_HOST_MEMORY_MIB, umlMemory: SNAPSHOT_UML_MEMORY, key, screen: info.screen, rootDiskBytes: info.rootDiskBytes };
   }
   await writeFile(path.join(outDir, "manifest.json"), `${JSON.stringify({ ...manifest, snapshots }, null, 2)}\n`);
 }

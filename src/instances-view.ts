@@ -45,7 +45,7 @@ export class InstancesView {
       this.ports,
       el("p", {
         class: "tool-note",
-        text: "An instance's COW file lives in the host's memory: it lasts while the page does, across Stop and Start, and in saved sessions (autosave included), but is not written to the browser's storage block by block like the main UML's.",
+        text: "Each instance's COW file is a region of the same state disk as the main UML's, stored in this browser block by block: what an instance writes survives Stop and Start, a reload and saved sessions. A merge folds only the main UML's COW file and starts the instances' afresh.",
       }),
     );
     this.render();

@@ -216,7 +216,10 @@ class EmulatorWorker implements EmulatorApi {
         mode: persistent ? "persistent" : wantsPersistence ? "memory" : "ephemeral",
         onStatus: reportDisk,
       });
-      if (meta) meta.blockSize = disk.blockSize;
+      if (meta) {
+        meta.blockSize = disk.blockSize;
+        meta.byteLength = disk.byteLength;
+      }
       if (persistent && store && meta && !stored) await store.replaceOverlay(meta, manifest, new Map());
     } catch (err) {
       return { ok: false, error: { kind: "emulator", message: `cannot prepare the disk: ${errorText(err)}` } };
@@ -306,6 +309,7 @@ class EmulatorWorker implements EmulatorApi {
       if (session.backingSha256 !== manifest.artifacts.rootfs.sha256) return { error: "That session was saved with another image release and cannot be resumed with this one." };
       const current = stored?.meta.backing?.file ?? manifest.backing.file;
       if ((session.backingFile ?? manifest.backing.file) !== current) return { error: "That session was saved before the disk was last merged, so it no longer fits the disk." };
+      if (!fitsDiskLayout(session, stored, manifest)) return { error: "That session was saved by an older umlab, whose disk had another layout, so it cannot be resumed. Your disk itself is kept." };
       return {
         kind: "resume",
         reason: `Resuming the session saved ${new Date(session.savedAt).toLocaleString()}`,
@@ -317,7 +321,7 @@ class EmulatorWorker implements EmulatorApi {
 
     const sessions = stored && store ? await store.listSessions(lab).catch(() => []) : [];
     const newest = sessions[0];
-    if (newest && stored && newest.overlayId === stored.meta.id && newest.generation === stored.meta.generation && newest.backingSha256 === manifest.artifacts.rootfs.sha256) {
+    if (newest && stored && newest.overlayId === stored.meta.id && newest.generation === stored.meta.generation && newest.backingSha256 === manifest.artifacts.rootfs.sha256 && fitsDiskLayout(newest, stored, manifest)) {
       const state = await store?.sessionState(newest);
       if (state) {
         return {
@@ -501,6 +505,7 @@ class EmulatorWorker implements EmulatorApi {
       backingSha256: running.manifest.artifacts.rootfs.sha256,
       backingFile: running.backing.file,
       hostMemoryMiB: running.hostMemoryMiB,
+      diskBytes: running.disk.byteLength,
       ...(options.screens ? { screens: options.screens } : {}),
     };
     await store.saveSession(meta, compressed, SESSIONS_KEPT);
@@ -669,6 +674,11 @@ class EmulatorWorker implements EmulatorApi {
     if (!store) throw new Error(`The browser's storage is unavailable: ${this.storeError ?? "unknown reason"}`);
     return store;
   }
+}
+
+/** A saved state knows the state disk's size (the host kernel read it at boot): it must be this disk's. */
+function fitsDiskLayout(session: SessionMeta, stored: StoredOverlay | undefined, manifest: ImageManifest): boolean {
+  return session.diskBytes === stateDiskSize(stored?.meta.backing ?? releaseBacking(manifest));
 }
 
 function toSessionInfo(meta: SessionMeta, overlay: OverlayMeta | undefined): SessionInfo {

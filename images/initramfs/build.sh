@@ -17,7 +17,8 @@ libdir="$root/lib/i386-linux-gnu"
 mkdir -p "$libdir"
 # copy_lib <package> <soname>: the real file, wherever the package keeps it, under its soname.
 copy_lib() { cp -L "$(ls "$DEBS/$1"/{lib,usr/lib}/i386-linux-gnu/"$2" 2>/dev/null | head -1)" "$libdir/$2"; }
-for lib in ld-linux.so.2 libc.so.6 libm.so.6 libresolv.so.2 libpthread.so.0 libutil.so.1; do copy_lib libc6 "$lib"; done
+# No libm: nothing on the host links it, and its 1 MB would sit in every snapshot's RAM.
+for lib in ld-linux.so.2 libc.so.6 libresolv.so.2 libpthread.so.0 libutil.so.1; do copy_lib libc6 "$lib"; done
 copy_lib libreadline8 libreadline.so.8
 copy_lib libtinfo6 libtinfo.so.6
 ln -s i386-linux-gnu/ld-linux.so.2 "$root/lib/ld-linux.so.2"

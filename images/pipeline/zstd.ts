@@ -1,6 +1,11 @@
-// zstd through Debian's zstd binary: level 19 with long matching is several times smaller than gzip here.
+// zstd through Debian's zstd binary: level 19 is several times smaller than gzip here.
 import { run } from "./progress.ts";
 
-export async function zstdCompressFile(input: string, output: string): Promise<void> {
-  await run("zstd", ["-q", "-f", "-19", "-T0", input, "-o", output]);
+/**
+ * `windowLog`: a match window of 2^windowLog bytes (zstd --long), for files whose repeats lie far apart.
+ * Decoders that stream need that much memory; the page's (v86's for states, fzstd) take 2^26 without asking.
+ */
+export async function zstdCompressFile(input: string, output: string, options: { windowLog?: number } = {}): Promise<void> {
+  const long = options.windowLog ? [`--long=${options.windowLog}`] : [];
+  await run("zstd", ["-q", "-f", "-19", ...long, "-T0", input, "-o", output]);
 }

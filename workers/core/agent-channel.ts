@@ -1,5 +1,7 @@
 // The worker's side of umlab-agent on the host (virtio-console port 1): one command line out, one reply
-// line back, one command at a time.
+// line back, one command at a time. Each reply names its command ("ok time …", "error merge: …"): a line
+// that answers another command is a late one (a timed-out request's, or one a restored state was still
+// working on when it was saved) and is dropped, never taken as this command's reply.
 export class AgentChannel {
   private buffer = "";
   private readonly decoder = new TextDecoder();
@@ -15,9 +17,7 @@ export class AgentChannel {
     while ((nl = this.buffer.indexOf("\n")) >= 0) {
       const line = this.buffer.slice(0, nl).replace(/\r$/, "");
       this.buffer = this.buffer.slice(nl + 1);
-      const waiter = this.waiting;
-      this.waiting = undefined;
-      waiter?.(line);
+      this.waiting?.(line);
     }
   }
 
@@ -42,6 +42,7 @@ export class AgentChannel {
       head.reject(new Error(`the host agent did not answer "${head.command}" within ${head.timeoutMs / 1000} s`));
     }, head.timeoutMs);
     this.waiting = (line) => {
+      if (!answers(line, head.command)) return;
       clearTimeout(timer);
       finish();
       if (line.startsWith("ok")) head.resolve(line);
@@ -49,6 +50,14 @@ export class AgentChannel {
     };
     this.send(new TextEncoder().encode(`${head.command}\n`));
   }
+}
+
+/** True when `line` is the agent's reply to `command` (imconsole replies as mconsole does). */
+export function answers(line: string, command: string): boolean {
+  const word = command.split(" ", 1)[0] ?? "";
+  if (line === `error unknown command ${word}`) return true;
+  const replied = /^(?:ok|error) ([^\s:]+)/.exec(line)?.[1];
+  return replied === (word === "imconsole" ? "mconsole" : word);
 }
 
 interface PendingRequest {

@@ -3,10 +3,11 @@
 import { V86, type V86Image, type V86Options } from "v86";
 import { decompress as zstdDecompress } from "fzstd";
 import { concatInitramfs, loadVerified, type ArtifactSource } from "./artifacts.ts";
-import type { ArtifactName, ImageManifest, KernelFlavour, ManifestArtifact } from "./manifest.ts";
+import type { ArtifactName, ImageManifest, KernelFlavour, ManifestArtifact, ManifestSnapshot } from "./manifest.ts";
 import { OscScanner } from "./osc-scanner.ts";
 import { SparseImage } from "../disk/sparse-image.ts";
-import { V86Disk } from "../disk/v86-disk.ts";
+import { V86Disk, type CarriedBase } from "../disk/v86-disk.ts";
+import { PendingBlockStore, type BlockStore } from "../disk/block-store.ts";
 import { PersistentOverlay } from "../disk/persistent-overlay.ts";
 import { ConsoleInputPump } from "./input-pump.ts";
 import { AgentChannel } from "./agent-channel.ts";
@@ -65,7 +66,7 @@ export type InstanceEvent = { kind: "started"; n: number; umid: string } | { kin
  */
 export type MachineStart =
   | { kind: "cold" }
-  | { kind: "snapshot"; artifact: ManifestArtifact; hostMemoryMiB: number }
+  | { kind: "snapshot"; artifact: ManifestSnapshot; hostMemoryMiB: number }
   | { kind: "resume"; state: Uint8Array; hostMemoryMiB: number };
 
 export interface MachineOptions {
@@ -90,6 +91,8 @@ export interface MachineOptions {
   verbose?: boolean;
   /** Extra UML kernel arguments. */
   umlArgs?: readonly string[];
+  /** Saved states carry the rootfs disk's image (the pre-booted snapshot's build sets this). */
+  carryRootDisk?: boolean;
   /**
    * The other end of the host's NIC (virtio-net); default none, and the guest's frames go nowhere.
    * "v86-fetch" hands the NIC to v86's own fetch backend instead: the benchmark's peer figure.
@@ -196,19 +199,37 @@ export class Machine {
     const start = this.options.start ?? { kind: "cold" };
     try {
       this.setStage("download");
-      // A restored state has the host kernel, initramfs and UML in its RAM: only the disks and BIOS are fetched.
+      // A restored state has the host kernel, initramfs and UML in its RAM: only the disks and BIOS are
+      // fetched, and not even the rootfs disk when the snapshot carries it (ManifestSnapshot.rootDiskBytes).
+      const carriedBytes = start.kind === "snapshot" ? start.artifact.rootDiskBytes : undefined;
       const names: ArtifactName[] =
-        start.kind === "cold" ? ["bios", "vgaBios", "hostKernel", "hostInitramfs", manifest.kernels[kernel].artifact, "rootfs"] : ["bios", "vgaBios", "rootfs"];
+        start.kind === "cold"
+          ? ["bios", "vgaBios", "hostKernel", "hostInitramfs", manifest.kernels[kernel].artifact, "rootfs"]
+          : carriedBytes === undefined
+            ? ["bios", "vgaBios", "rootfs"]
+            : ["bios", "vgaBios"];
       const downloads: Promise<Uint8Array>[] = names.map((name) => this.download(name, manifest.artifacts[name]));
       if (start.kind === "snapshot") downloads.push(this.download("snapshot", start.artifact));
       const loaded = await Promise.all(downloads);
       if (this.stopped) return;
       const [bios, vgaBios] = loaded as [Uint8Array, Uint8Array];
-      const rootfsZst = loaded[names.indexOf("rootfs")];
-      if (!rootfsZst) throw new Error("rootfs was not downloaded");
+      let rootBase: BlockStore;
+      let carried: CarriedBase | undefined;
+      let pending: PendingBlockStore | undefined;
+      if (carriedBytes !== undefined) {
+        const late = new PendingBlockStore(carriedBytes);
+        rootBase = pending = late;
+        carried = { restore: (bytes) => late.resolve(new SparseImage(bytes)) };
+      } else {
+        const rootfsZst = loaded[names.indexOf("rootfs")];
+        if (!rootfsZst) throw new Error("rootfs was not downloaded");
+        const sparse = new SparseImage(zstdDecompress(rootfsZst));
+        rootBase = sparse;
+        if (this.options.carryRootDisk) carried = { embed: () => sparse.encodedBytes, restore: () => undefined };
+      }
       // Never committed by itself: a merge stores its blocks together with the fresh COW, in one transaction.
-      this.rootDiskValue = new PersistentOverlay(new SparseImage(zstdDecompress(rootfsZst)), { blockSize: ROOT_BLOCK_SIZE, stored: this.options.rootDiskBlocks });
-      const rootfs = new V86Disk(this.rootDiskValue);
+      this.rootDiskValue = new PersistentOverlay(rootBase, { blockSize: ROOT_BLOCK_SIZE, stored: this.options.rootDiskBlocks });
+      const rootfs = new V86Disk(this.rootDiskValue, carried);
       const image: Partial<V86Options> =
         start.kind === "cold"
           ? {
@@ -220,6 +241,7 @@ export class Machine {
             { initial_state: buf(start.kind === "snapshot" ? (loaded[loaded.length - 1] as Uint8Array) : start.state) };
       const memoryMiB = start.kind === "cold" ? (this.options.hostMemoryMiB ?? 256) : start.hostMemoryMiB;
       await this.start(bios, vgaBios, rootfs, memoryMiB, image);
+      if (pending && !pending.resolved) throw new Error(`the snapshot ${start.kind === "snapshot" ? start.artifact.file : ""} does not carry the root disk its manifest says it does`);
       if (start.kind !== "cold") await this.afterRestore();
     } catch (err) {
       this.setStage("error", err instanceof Error ? err.message : String(err));
@@ -265,10 +287,12 @@ export class Machine {
       disable_mouse: true,
       disable_speaker: true,
     };
+    // v86 drops initial_state from the options once it has restored it: decide the stage's name first.
+    const restoring = options.initial_state !== undefined;
     const emulator = new V86(options);
     this.emulator = emulator;
     emulator.add_listener("emulator-started", () => {
-      if (this.stageValue === "download") this.setStage(options.initial_state ? "restore" : "bios");
+      if (this.stageValue === "download") this.setStage(restoring ? "restore" : "bios");
     });
     emulator.add_listener("serial0-output-byte", (byte) => this.onHostByte(byte));
     emulator.add_listener("virtio-console0-output-bytes", (bytes) => this.onUmlBytes(bytes));

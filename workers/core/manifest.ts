@@ -26,6 +26,11 @@ export interface ManifestSnapshot extends ManifestArtifact {
   key: string;
   /** The UML console's last output before the state was saved, to show again on restore. */
   screen: string;
+  /**
+   * Set when the state carries the rootfs disk's image (so a restore fetches no rootfs artifact): the
+   * disk's size, which the emulator needs before the state arrives. Older manifests lack it.
+   */
+  rootDiskBytes?: number;
 }
 
 /**

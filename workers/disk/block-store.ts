@@ -39,3 +39,56 @@ export class ZeroBlockStore implements BlockStore {
     throw new Error("the zero base is read-only; write through a PersistentOverlay");
   }
 }
+
+/** A window of another store: `length` bytes from `start`, addressed from 0 (one COW file of several on a disk). */
+export class RegionStore implements BlockStore {
+  constructor(
+    private readonly store: BlockStore,
+    private readonly start: number,
+    readonly byteLength: number,
+  ) {
+    checkRange(store, start, byteLength);
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    checkRange(this, offset, length);
+    return this.store.read(this.start + offset, length);
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    checkRange(this, offset, data.length);
+    this.store.write(this.start + offset, data);
+  }
+}
+
+/**
+ * A read-only disk whose content arrives after the emulator that uses it was built: a restored state
+ * carries it (the pre-booted snapshot holds its root disk). Until `resolve` it reads as zeros: v86 probes
+ * its disks for a partition table as it is built, before the state (and with it the guest) exists.
+ */
+export class PendingBlockStore implements BlockStore {
+  private content: BlockStore | undefined;
+
+  constructor(readonly byteLength: number) {}
+
+  resolve(content: BlockStore): void {
+    if (content.byteLength !== this.byteLength) throw new Error(`the disk content has ${content.byteLength} bytes, expected ${this.byteLength}`);
+    this.content = content;
+  }
+
+  get resolved(): boolean {
+    return this.content !== undefined;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    if (!this.content) {
+      checkRange(this, offset, length);
+      return new Uint8Array(length);
+    }
+    return this.content.read(offset, length);
+  }
+
+  write(): void {
+    throw new Error("a pending base is read-only; write through a PersistentOverlay");
+  }
+}

@@ -54,6 +54,11 @@ export class SparseImage implements BlockStore {
     }
   }
 
+  /** The encoded image, as shipped (what a state that carries this disk holds). */
+  get encodedBytes(): Uint8Array {
+    return this.encoded;
+  }
+
   read(offset: number, length: number): Uint8Array {
     checkRange(this, offset, length);
     const out = new Uint8Array(length);

@@ -18,9 +18,21 @@ export interface V86DiskBuffer {
 }
 
 /**
+ * A disk whose base content travels inside saved states: `embed` gives it to a state being saved, and
+ * `restore` takes it back from a state being restored, before any of the state's blocks are compared
+ * with it. The pre-booted snapshot carries its root disk this way, so what the disk and the RAM share
+ * (busybox, in the host's initramfs, the root image and UML's page cache) compresses once.
+ */
+export interface CarriedBase {
+  embed?(): Uint8Array;
+  restore(bytes: Uint8Array): void;
+}
+
+/**
  * Serves a disk from a PersistentOverlay. A write completes for the guest once the overlay has stored it
  * (v86 raises the DMA interrupt from set()'s callback). Saved states hold the overlay's blocks, not the
- * whole disk as v86's own SyncBuffer does, so a state restores together with the disk it was taken with.
+ * whole disk as v86's own SyncBuffer does, so a state restores together with the disk it was taken with
+ * (plus, with a CarriedBase that embeds, the disk's base).
  */
 export class V86Disk implements V86DiskBuffer {
   readonly byteLength: number;
@@ -30,7 +42,10 @@ export class V86Disk implements V86DiskBuffer {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(readonly store: PersistentOverlay) {
+  constructor(
+    readonly store: PersistentOverlay,
+    private readonly carried?: CarriedBase,
+  ) {
     this.byteLength = store.byteLength;
   }
 
@@ -69,13 +84,20 @@ export class V86Disk implements V86DiskBuffer {
   }
 
   get_state(): unknown[] {
-    return [this.byteLength, this.store.blockSize, [...this.store.storedBlocks.entries()]];
+    const state: unknown[] = [this.byteLength, this.store.blockSize, [...this.store.storedBlocks.entries()]];
+    const base = this.carried?.embed?.();
+    if (base) state.push(base);
+    return state;
   }
 
   set_state(state: unknown[]): void {
-    const [byteLength, blockSize, blocks] = state;
+    const [byteLength, blockSize, blocks, base] = state;
     if (byteLength !== this.byteLength || blockSize !== this.store.blockSize || !Array.isArray(blocks)) {
       throw new Error(`saved disk state (${String(byteLength)} bytes in ${String(blockSize)}-byte blocks) does not fit this disk (${this.byteLength} bytes in ${this.store.blockSize}-byte blocks)`);
+    }
+    if (base instanceof Uint8Array) {
+      if (!this.carried) throw new Error("the saved state carries a disk image this disk does not take");
+      this.carried.restore(base);
     }
     this.store.replaceAll(new Map(blocks as [number, Uint8Array][]));
   }

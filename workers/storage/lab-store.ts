@@ -49,6 +49,8 @@ export interface SessionMeta {
   /** The backing file the COW named when the state was saved (absent: the release's root image). */
   backingFile?: string;
   hostMemoryMiB: number;
+  /** The state disk's size when saved; a session from before its layout changed lacks it. */
+  diskBytes?: number;
   screens?: Partial<Record<"uml" | "host", string>>;
 }
 
