@@ -54,10 +54,28 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
         await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`no md5sum on ${id}`)), 120_000))]);
         return new RegExp(`${tag}=([0-9a-f]{32})`).exec(text)?.[1] ?? "";
       };
+      // One line a command prints in UML, after a tag.
+      const say = async (id: "uml" | "host", command: string): Promise<string> => {
+        const tag = `Y${Math.random().toString(36).slice(2, 8)}`;
+        const start = (id === "uml" ? out : hostOut).length;
+        // Quotes split the tag as typed, so the terminal's echo of the line never matches.
+        machine?.sendInput(id, new TextEncoder().encode(`echo ${tag.slice(0, 3)}""${tag.slice(3)}=$(${command})=""${tag}\n`));
+        const pattern = new RegExp(`${tag}=(.*)=${tag}`);
+        for (let waited = 0; waited < 60_000; waited += 200) {
+          const found = pattern.exec((id === "uml" ? out : hostOut).slice(start));
+          if (found) return found[1] ?? "";
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        throw new Error(`no answer to "${command}" on ${id}`);
+      };
       const inUml = await sum("uml", "sync; echo 3 > /proc/sys/vm/drop_caches; md5sum /bin/busybox | cut -c1-32");
       const onHost = await sum("host", "md5sum /bin/busybox | cut -c1-32");
       expect(inUml).toMatch(/^[0-9a-f]{32}$/);
       expect(inUml).toBe(onHost);
+      // The clock was set by umlab-settime, which umlab-clock keeps running (no `date -s` fork): it is there,
+      // and it answers a bad line with EINVAL and a good one with ok.
+      expect(await say("uml", "pidof umlab-settime >/dev/null && echo running")).toBe("running");
+      expect(await say("uml", `printf 'x1\\n%s\\n' "$(date +%s)" | umlab-settime | tr '\\n' ,`)).toBe("error 22,ok,");
     } finally {
       await machine?.stop();
     }

@@ -35,19 +35,20 @@ export interface UmlabPage {
 
 export function umlabPage(page: Page): UmlabPage {
   const readConsole = (id: ConsoleId): Promise<string> => page.evaluate((c) => window.umlab?.readConsole(c) ?? "", id);
+  // A failed wait says what the guest was doing: the consoles' last lines and UML's state.
+  const explain = async (err: unknown): Promise<Error> => {
+    const tail = async (id: ConsoleId): Promise<string> => (await readConsole(id).catch(() => "")).split("\n").filter((l) => l.trim()).slice(-15).join("\n");
+    const state = await page.evaluate(async () => JSON.stringify((await window.umlab?.umlState())?.state ?? null)).catch(() => "unknown");
+    return new Error(`${err instanceof Error ? err.message : String(err)}\n--- UML state: ${state}\n--- UML console ---\n${await tail("uml")}\n--- host console ---\n${await tail("host")}`, { cause: err });
+  };
   const api: UmlabPage = {
     page,
     readConsole,
     async waitForStage(stage, timeoutMs = 120_000) {
-      try {
-        await expect
-          .poll(() => page.evaluate(() => window.umlab?.stage), { timeout: timeoutMs, message: `waiting for boot stage "${stage}"` })
-          .toBe(stage);
-      } catch (err) {
-        // Say what the guest was doing: the consoles' last lines.
-        const tail = async (id: ConsoleId): Promise<string> => (await readConsole(id).catch(() => "")).split("\n").filter((l) => l.trim()).slice(-12).join("\n");
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- UML console ---\n${await tail("uml")}\n--- host console ---\n${await tail("host")}`, { cause: err });
-      }
+      await expect
+        .poll(() => page.evaluate(() => window.umlab?.stage), { timeout: timeoutMs, message: `waiting for boot stage "${stage}"` })
+        .toBe(stage)
+        .catch(async (err: unknown) => Promise.reject(await explain(err)));
     },
     async waitForText(id, pattern, timeoutMs = 30_000) {
       let text = "";
@@ -56,7 +57,8 @@ export function umlabPage(page: Page): UmlabPage {
           text = await readConsole(id);
           return pattern.test(text);
         }, { timeout: timeoutMs, message: `waiting for ${pattern} on the ${id} console` })
-        .toBe(true);
+        .toBe(true)
+        .catch(async (err: unknown) => Promise.reject(await explain(err)));
       return text;
     },
     async type(id, text) {
@@ -71,7 +73,8 @@ export function umlabPage(page: Page): UmlabPage {
           tail = (await readConsole(id)).slice(Math.max(0, before - 200));
           return pattern.test(tail);
         }, { timeout: timeoutMs, message: `waiting for ${pattern} after "${line}" on the ${id} console` })
-        .toBe(true);
+        .toBe(true)
+        .catch(async (err: unknown) => Promise.reject(await explain(err)));
       return tail;
     },
     async capture(cmd, timeoutMs = 60_000) {

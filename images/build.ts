@@ -43,7 +43,7 @@ const steps: Step[] = [
   { name: "uml-debian", dir: "uml-debian", packages: ["user-mode-linux"], after: [], expect: "1 s" },
   { name: "bench-tool", dir: "bench-tool", packages: [], after: [], salt: gccVersion, expect: "1 s" },
   { name: "console-mux", dir: "console-mux", packages: [], after: [], salt: gccVersion, expect: "2 s" },
-  { name: "rootfs", dir: "rootfs", packages: ["busybox-static"], after: ["uml-kernel", "bench-tool"], expect: "5 s" },
+  { name: "rootfs", dir: "rootfs", packages: ["busybox-static"], after: ["uml-kernel", "bench-tool"], salt: gccVersion, expect: "5 s" },
   {
     name: "initramfs",
     dir: "initramfs",
