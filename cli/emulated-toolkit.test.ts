@@ -103,6 +103,22 @@ describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
     expect((await answered).output).toContain("after-go");
   });
 
+  it("restarts a UML that stopped reading its clock line, and the new UML does not take the old one's poweroff", async () => {
+    // A stopped UML reads nothing, like one stalled in its in-place reboot (the CI failure this covers):
+    // the host agent's restart writes "poweroff" to the clock line, waits 30 s, and kills it.
+    expect((await uml.control.mconsole("stop")).ok).toBe(true);
+    expect(await uml.machine.agentRequest("restart - - -", 120_000)).toBe("ok restart");
+    await ready();
+    // umlab-clock starts umlab-settime just before it reads its first line, so a stale poweroff would be
+    // acted on right after this; a bounded wait then shows the UML stayed up.
+    let helper = "";
+    for (let i = 0; i < 30 && !helper.includes("settime-up"); i++) helper = (await uml.run("pidof umlab-settime >/dev/null && echo settime-up || sleep 1")).output;
+    expect(helper).toContain("settime-up");
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await uml.run("echo still-up")).output).toContain("still-up");
+    expect(state()).toBe("running");
+  });
+
   it("opens another console through UML's xterm channel, with the page's size", async () => {
     const n = await uml.control.openConsole();
     const [channel] = await until("the console's tab", () => [...uml.consoles].find(([, c]) => c.title.includes(`#${n}`)));
