@@ -126,6 +126,11 @@ describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
     await until("a shell on the new console", () => uml.consoles.get(channel)?.text.includes("root@umlab:~# "));
     uml.control.muxInput(channel, new TextEncoder().encode("stty size\n"));
     await until("stty size on the new console", () => uml.consoles.get(channel)?.text.includes("30 100"));
+    // The login started by umlab-clock gets SIGPIPE's default action (bit 13 of SigIgn clear), so pipes
+    // into `head` behave as on any Linux.
+    uml.control.muxInput(channel, new TextEncoder().encode("grep SigIgn /proc/$$/status\n"));
+    const ignored = await until("the console shell's SigIgn", () => /SigIgn:\s+([0-9a-f]{16})/.exec(uml.consoles.get(channel)?.text ?? "")?.[1]);
+    expect(BigInt(`0x${ignored}`) & (1n << 12n)).toBe(0n);
   });
 
   it("survives a sysrq crash: UML's panic is reported and a restart brings it back", async () => {
