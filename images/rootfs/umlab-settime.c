@@ -3,8 +3,6 @@
 // restore costs UML no fork and exec (`date -s` costs about half a second of UML's time just then).
 // Built freestanding for i386 (no libc, raw int 0x80 system calls), like umlab-bench.
 
-typedef unsigned long long u64;
-
 enum { SYS_exit = 1, SYS_read = 3, SYS_write = 4, SYS_clock_settime64 = 404, CLOCK_REALTIME = 0 };
 
 static long sys3(long n, long a, long b, long c) {
