@@ -72,10 +72,18 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       const onHost = await sum("host", "md5sum /bin/busybox | cut -c1-32");
       expect(inUml).toMatch(/^[0-9a-f]{32}$/);
       expect(inUml).toBe(onHost);
-      // The clock was set by umlab-settime, which umlab-clock keeps running (no `date -s` fork): it is there,
+      // The clock was set by umlab-clockd, which umlab-clock keeps running (no `date -s` fork): it is there,
       // and it answers a bad line with EINVAL and a good one with ok.
-      expect(await say("uml", "pidof umlab-settime >/dev/null && echo running")).toBe("running");
-      expect(await say("uml", `printf 'x1\\n%s\\n' "$(date +%s)" | umlab-settime | tr '\\n' ,`)).toBe("error 22,ok,");
+      expect(await say("uml", "pidof umlab-clockd >/dev/null && echo running")).toBe("running");
+      expect(await say("uml", `printf 'x1\\n%s\\n' "$(date +%s)" | umlab-clockd | tr '\\n' ,`)).toBe("error 22,ok,");
+      // It lists the listening TCP ports too, for the page's port poll: the host agent's answer comes from it.
+      await say("uml", "nc -l -p 7777 </dev/null >/dev/null 2>&1 & echo started");
+      expect(await say("uml", "printf 'ports\\n' | umlab-clockd")).toMatch(/^ok ports( \d+)* 7777( \d+)*$/);
+      expect(await machine.agentRequest("ports")).toMatch(/^ok ports( \d+)* 7777( \d+)*$/);
+      // The restored UML kept the lease the snapshot recorded (the worker's stack starts with it; no renewal).
+      const umlLease = manifest.snapshots?.lean?.leases?.find((lease) => lease.mac === "52:54:00:12:34:56")?.ip;
+      expect(umlLease).toMatch(/^10\.0\.2\.\d+$/);
+      expect(await say("uml", "ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p'")).toBe(umlLease);
     } finally {
       await machine?.stop();
     }

@@ -109,11 +109,11 @@ describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
     expect((await uml.control.mconsole("stop")).ok).toBe(true);
     expect(await uml.machine.agentRequest("restart - - -", 120_000)).toBe("ok restart");
     await ready();
-    // umlab-clock starts umlab-settime just before it reads its first line, so a stale poweroff would be
+    // umlab-clock starts umlab-clockd just before it reads its first line, so a stale poweroff would be
     // acted on right after this; a bounded wait then shows the UML stayed up.
     let helper = "";
-    for (let i = 0; i < 30 && !helper.includes("settime-up"); i++) helper = (await uml.run("pidof umlab-settime >/dev/null && echo settime-up || sleep 1")).output;
-    expect(helper).toContain("settime-up");
+    for (let i = 0; i < 30 && !helper.includes("clockd-up"); i++) helper = (await uml.run("pidof umlab-clockd >/dev/null && echo clockd-up || sleep 1")).output;
+    expect(helper).toContain("clockd-up");
     await new Promise((r) => setTimeout(r, 3000));
     expect((await uml.run("echo still-up")).output).toContain("still-up");
     expect(state()).toBe("running");

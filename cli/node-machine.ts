@@ -61,7 +61,13 @@ export function createNodeMachine(imagesDir: string, manifest: ImageManifest, ke
   const snapshot = manifest.snapshots?.[kernel];
   const start: MachineStart = options.start === "snapshot" && snapshot ? { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB } : { kind: "cold" };
   const stateDisk = options.stateDisk ?? createStateDisk(releaseBacking(manifest));
-  const network = options.network ?? new NetStack(undefined, undefined, { tcp: nodeTcpConnector() });
+  let network = options.network;
+  if (!network) {
+    const stack = new NetStack(undefined, undefined, { tcp: nodeTcpConnector() });
+    // As the worker does: the restored guests keep the addresses the snapshot recorded.
+    if (start.kind === "snapshot" && snapshot?.leases) stack.restoreLeases(snapshot.leases);
+    network = stack;
+  }
   const carryRootDisk = options.carryRootDisk ?? false;
   return new Machine({ manifest, kernel, verbose, start, stateDisk, network, carryRootDisk, source: new FileArtifactSource(imagesDir), wasm: v86WasmPath() }, events);
 }

@@ -21,6 +21,10 @@ test("Save session, reload: the page resumes it with the shell's variable still 
   expect(await page.evaluate(() => window.umlab?.startKind)).toBe("resume");
   expect(await umlab.capture("echo $LAB_VAR")).toBe(value);
   expect(await umlab.capture("cat /root/with-session")).toBe("disk");
+  // The session recorded the network's leases, so the new stack knows UML's address at once (no renewal).
+  const address = await umlab.capture("ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p'");
+  expect(address).toMatch(/^10\.0\.2\.\d+$/);
+  expect((await page.evaluate(() => window.umlab?.network()))?.umlAddress).toBe(address);
 
   // Sessions can be listed and deleted from the page.
   await page.getByTestId("sessions").click();

@@ -14,6 +14,7 @@ import { zstdCompressFile } from "./pipeline/zstd.ts";
 import { parseExtents } from "./pipeline/extents.ts";
 import { KERNEL_FLAVOURS, MANIFEST_VERSION, type ArtifactName, type ImageManifest, type ManifestArtifact, type ManifestBacking, type ManifestSnapshot } from "../workers/core/manifest.ts";
 import { buildSnapshot, SNAPSHOT_HOST_MEMORY_MIB, SNAPSHOT_UML_MEMORY } from "./snapshot.ts";
+import type { LeaseInfo } from "../workers/net/stack.ts";
 
 const imagesDir = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(imagesDir, "out");
@@ -225,6 +226,8 @@ async function publishSnapshots(progress: Progress, force: boolean): Promise<voi
       .update(`snapshot ${kernel} ${manifest.inputsHash} v86 ${v86Version} mem ${SNAPSHOT_HOST_MEMORY_MIB}/${SNAPSHOT_UML_MEMORY}\n`)
       .update(await hashTree(path.join(root, "workers", "core")))
       .update(await hashTree(path.join(root, "workers", "disk")))
+      // The stack's DHCP answers are in the state, and its leases in the manifest.
+      .update(await hashTree(path.join(root, "workers", "net")))
       .update(await hashTree(path.join(imagesDir, "snapshot.ts")))
       .update(await hashTree(path.join(root, "cli", "node-machine.ts")));
     const key = `snapshot-${kernel}-${h.digest("hex").slice(0, 24)}`;
@@ -245,7 +248,7 @@ async function publishSnapshots(progress: Progress, force: boolean): Promise<voi
       const stage = path.join(localCache, `${key}.tmp`);
       await rm(stage, { recursive: true, force: true });
       const built = await buildSnapshot(outDir, manifest, kernel, path.join(stage, file), (line) => progress.note(`snapshot-${kernel}`, line));
-      await writeFile(path.join(stage, "snapshot.json"), JSON.stringify({ rawSize: built.rawSize, screen: built.screen, rootDiskBytes: built.rootDiskBytes }));
+      await writeFile(path.join(stage, "snapshot.json"), JSON.stringify({ rawSize: built.rawSize, screen: built.screen, rootDiskBytes: built.rootDiskBytes, leases: built.leases }));
       await writeFile(path.join(stage, ".complete"), `${new Date().toISOString()}\n`);
       cached = path.join(localCache, key);
       await rm(cached, { recursive: true, force: true });
@@ -254,8 +257,8 @@ async function publishSnapshots(progress: Progress, force: boolean): Promise<voi
       progress.done(`snapshot-${kernel}`);
     }
     await cp(path.join(cached, file), path.join(outDir, file));
-    const info = JSON.parse(await readFile(path.join(cached, "snapshot.json"), "utf8")) as { rawSize: number; screen: string; rootDiskBytes: number };
-    snapshots[kernel] = { ...(await artifact(file, { rawSize: info.rawSize })), hostMemoryMiB: SNAPSHOT_HOST_MEMORY_MIB, umlMemory: SNAPSHOT_UML_MEMORY, key, screen: info.screen, rootDiskBytes: info.rootDiskBytes };
+    const info = JSON.parse(await readFile(path.join(cached, "snapshot.json"), "utf8")) as { rawSize: number; screen: string; rootDiskBytes: number; leases?: LeaseInfo[] };
+    snapshots[kernel] = { ...(await artifact(file, { rawSize: info.rawSize })), hostMemoryMiB: SNAPSHOT_HOST_MEMORY_MIB, umlMemory: SNAPSHOT_UML_MEMORY, key, screen: info.screen, rootDiskBytes: info.rootDiskBytes, ...(info.leases ? { leases: info.leases } : {}) };
   }
   await writeFile(path.join(outDir, "manifest.json"), `${JSON.stringify({ ...manifest, snapshots }, null, 2)}\n`);
 }

@@ -5,6 +5,7 @@ import path from "node:path";
 import { createNodeMachine } from "../cli/node-machine.ts";
 import type { Machine } from "../workers/core/machine.ts";
 import type { ImageManifest, KernelFlavour } from "../workers/core/manifest.ts";
+import { NetStack, type LeaseInfo } from "../workers/net/stack.ts";
 import { zstdCompressFile } from "./pipeline/zstd.ts";
 
 export const SNAPSHOT_HOST_MEMORY_MIB = 256;
@@ -32,6 +33,8 @@ export interface BuiltSnapshot {
   screen: string;
   /** The size of the rootfs disk the state carries. */
   rootDiskBytes: number;
+  /** The leases the network stack had given (ManifestSnapshot.leases). */
+  leases: LeaseInfo[];
 }
 
 /** Boots `kernel` to its prompt and writes the compressed state to `outFile`; retries a boot that hangs. */
@@ -58,6 +61,8 @@ async function attemptSnapshot(imagesDir: string, manifest: ImageManifest, kerne
     failed = reject;
   });
   let sawReady = false;
+  // The snapshot needs no outside world, only DHCP; its leases go into the manifest.
+  const network = new NetStack();
   const machine: Machine = createNodeMachine(imagesDir, manifest, kernel, false, {
     stage: (e) => {
       if (e.stage === "ready") sawReady = true;
@@ -70,7 +75,7 @@ async function attemptSnapshot(imagesDir: string, manifest: ImageManifest, kerne
       screen = (screen + decoder.decode(bytes, { stream: true })).slice(-SCREEN_BYTES);
       if (sawReady && PROMPT.test(screen.replace(CSI, ""))) ready();
     },
-  }, { carryRootDisk: true });
+  }, { carryRootDisk: true, network });
   const timer = setTimeout(() => failed(new Error(`no UML prompt within ${BOOT_TIMEOUT_MS / 1000} s`)), BOOT_TIMEOUT_MS);
   try {
     await Promise.all([machine.boot(), atPrompt]);
@@ -94,7 +99,7 @@ async function attemptSnapshot(imagesDir: string, manifest: ImageManifest, kerne
     // The OSC that told the page "ready" is in the transcript; the page needs none of it on restore.
     // Nor the cursor-position query ash printed after its prompt: a terminal would answer it as typed input.
     // eslint-disable-next-line no-control-regex -- the OSC is exactly ESC ] ... BEL
-    return { file: outFile, rawSize: state.length, rootDiskBytes, screen: screen.replace(/\x1b\]6973;[^\x07]*\x07/g, "").replace(CSI, "") };
+    return { file: outFile, rawSize: state.length, rootDiskBytes, leases: network.leaseList(), screen: screen.replace(/\x1b\]6973;[^\x07]*\x07/g, "").replace(CSI, "") };
   } finally {
     clearTimeout(timer);
     await machine.stop();

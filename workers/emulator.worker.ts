@@ -228,6 +228,9 @@ class EmulatorWorker implements EmulatorApi {
     reportDisk(disk.status);
 
     const network = new LabNetwork(options.network);
+    // The restored guests keep the addresses this state recorded, without renewing their leases.
+    const leases = plan.session ? plan.session.leases : plan.kind === "snapshot" ? manifest.snapshots?.[kernel]?.leases : undefined;
+    if (leases) network.stack.restoreLeases(leases);
     // Created right after the machine, which reports to it through this holder.
     const link: { uml?: UmlControl } = {};
     const machine = new Machine(
@@ -507,6 +510,7 @@ class EmulatorWorker implements EmulatorApi {
       hostMemoryMiB: running.hostMemoryMiB,
       diskBytes: running.disk.byteLength,
       ...(options.screens ? { screens: options.screens } : {}),
+      ...(running.usesStack ? { leases: running.network.stack.leaseList() } : {}),
     };
     await store.saveSession(meta, compressed, SESSIONS_KEPT);
     return toSessionInfo(meta, running.meta);

@@ -31,6 +31,11 @@ export interface ManifestSnapshot extends ManifestArtifact {
    * disk's size, which the emulator needs before the state arrives. Older manifests lack it.
    */
   rootDiskBytes?: number;
+  /**
+   * The DHCP leases the worker's network stack had given when the state was saved (MAC and address as
+   * text). A restore starts its stack with them, so the guests keep their addresses without renewing.
+   */
+  leases?: Array<{ mac: string; ip: string }>;
 }
 
 /**

@@ -344,6 +344,25 @@ describe("NetStack: UDP NAT and leases", () => {
     ]);
     expect(stack.leaseOf("52:54:00:12:34:56")).toBe("10.0.2.20");
   });
+
+  it("starts from a saved state's leases: the guest keeps its address, another MAC never gets it, and a clash or an address outside the pool is left out", () => {
+    const saved = harness();
+    saved.stack.receive(dhcp(DHCPDISCOVER, guestMac));
+    const leased = dhcpReply(saved.out[0]).yiaddr;
+    saved.stack.receive(dhcp(DHCPREQUEST, guestMac, [[OPT_REQUESTED_IP, ipOption(leased)]]));
+
+    const { stack, out } = harness();
+    stack.restoreLeases([...saved.stack.leaseList(), { mac: "52:54:00:12:34:58", ip: ipToString(leased) }, { mac: "52:54:00:12:34:59", ip: "192.168.1.5" }]);
+    expect(stack.leaseList()).toEqual([{ mac: "52:54:00:12:34:56", ip: ipToString(leased) }]);
+    expect(stack.leaseOf("52:54:00:12:34:56")).toBe(ipToString(leased));
+    stack.receive(dhcp(DHCPDISCOVER, otherMac));
+    expect(dhcpReply(out[0]).yiaddr).not.toBe(leased);
+    // The guest's renewal, whenever it comes, is acknowledged with the same address.
+    stack.receive(dhcp(DHCPREQUEST, guestMac, [[OPT_REQUESTED_IP, ipOption(leased)]]));
+    const ack = dhcpReply(out[1]);
+    expect(ack.options.get(OPT_MESSAGE_TYPE)?.[0]).toBe(DHCPACK);
+    expect(ack.yiaddr).toBe(leased);
+  });
 });
 
 describe("NetStack: hostile input", () => {

@@ -309,6 +309,15 @@ export class NetStack {
     return this.leases.entries().map(([mac, ip]) => ({ mac, ip: ipToString(ip) }));
   }
 
+  /**
+   * The leases a saved state's guests hold, recorded when it was saved: a restored guest keeps its address
+   * without renewing it (a renewal forks the guest's DHCP hook just when the user's first command runs).
+   * Ones that clash with a lease already held, or lie outside the range, are left out.
+   */
+  restoreLeases(leases: readonly LeaseInfo[]): void {
+    for (const lease of leases) this.leases.adopt(parseMac(lease.mac), parseIp(lease.ip));
+  }
+
   /** The address leased to `mac` ("52:54:00:12:34:56"), else one it was seen using (a static setup). */
   leaseOf(mac: string): string | undefined {
     const wanted = parseMac(mac);

@@ -52,6 +52,8 @@ export interface SessionMeta {
   /** The state disk's size when saved; a session from before its layout changed lacks it. */
   diskBytes?: number;
   screens?: Partial<Record<"uml" | "host", string>>;
+  /** The network stack's leases when saved (see ManifestSnapshot.leases); absent with v86's fetch backend. */
+  leases?: Array<{ mac: string; ip: string }>;
 }
 
 export interface StoredOverlay {

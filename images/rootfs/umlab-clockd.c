@@ -1,0 +1,156 @@
+// umlab-clockd: the clock line's helper in UML. umlab-clock keeps it running beside itself and hands it
+// the lines that would otherwise cost UML a fork or hundreds of system calls, one answer line each:
+//   <epoch seconds>  sets the clock after a restore: "ok" or "error <errno>" (`date -s` would fork and exec
+//                    just when the user's first command runs);
+//   ports            the TCP ports in LISTEN state, polled every few seconds by the page: "ok ports 22 80"
+//                    (the shell reads /proc/net/tcp one byte per read(), each a ptrace round trip in UML).
+// Built freestanding for i386 (no libc, raw int 0x80 system calls), like umlab-bench.
+
+enum { SYS_exit = 1, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6, SYS_clock_settime64 = 404, CLOCK_REALTIME = 0 };
+enum { LINE_MAX = 256, MAX_PORTS = 64 };
+
+static long sys3(long n, long a, long b, long c) {
+  long r;
+  __asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c) : "memory");
+  return r;
+}
+
+static int put_decimal(char *out, unsigned long v) {
+  int n = 0;
+  for (unsigned long d = 1000000000; d; d /= 10)
+    if (v >= d || d == 1 || n) out[n++] = (char)('0' + v / d % 10);
+  return n;
+}
+
+static void reply_errno(long err) {
+  char line[24] = "error ";
+  int n = 6 + put_decimal(line + 6, (unsigned long)-err);
+  line[n++] = '\n';
+  sys3(SYS_write, 1, (long)line, n);
+}
+
+static int is_digits(const char *s, int len) {
+  for (int i = 0; i < len; i++)
+    if (s[i] < '0' || s[i] > '9') return 0;
+  return len > 0;
+}
+
+// One line: decimal seconds since the epoch, nothing else (22 = EINVAL otherwise).
+static void set_clock(const char *s, int len) {
+  struct { long long sec, nsec; } ts = { 0, 0 };
+  if (len > 19 || !is_digits(s, len)) {
+    reply_errno(-22);
+    return;
+  }
+  for (int i = 0; i < len; i++) ts.sec = ts.sec * 10 + (s[i] - '0');
+  long err = sys3(SYS_clock_settime64, CLOCK_REALTIME, (long)&ts, 0);
+  if (err) reply_errno(err);
+  else sys3(SYS_write, 1, (long)"ok\n", 3);
+}
+
+static const char *skip_field(const char *p, const char *end) {
+  while (p < end && *p == ' ') p++;
+  while (p < end && *p != ' ') p++;
+  return p;
+}
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+static unsigned ports[MAX_PORTS];
+static int port_count;
+
+// A /proc/net/tcp row: "sl: local_address(hex ip:port) rem_address st ...", st 0A is LISTEN.
+static void scan_row(const char *p, const char *end) {
+  const char *local_end = skip_field(skip_field(p, end), end);
+  const char *st_end = skip_field(skip_field(local_end, end), end);
+  if (st_end - 2 < p || st_end[-2] != '0' || st_end[-1] != 'A') return;
+  unsigned port = 0;
+  const char *q = local_end;
+  while (q > p && q[-1] != ':') q--;
+  if (q == p || local_end - q != 4) return;
+  for (; q < local_end; q++) {
+    int v = hex_value(*q);
+    if (v < 0) return;
+    port = port * 16 + (unsigned)v;
+  }
+  for (int i = 0; i < port_count; i++)
+    if (ports[i] == port) return;
+  if (port_count < MAX_PORTS) ports[port_count++] = port;
+}
+
+static char table[4096];
+
+static void list_ports(void) {
+  long fd = sys3(SYS_open, (long)"/proc/net/tcp", 0, 0);
+  if (fd < 0) {
+    reply_errno(fd);
+    return;
+  }
+  port_count = 0;
+  int have = 0, header = 1;
+  for (;;) {
+    long got = sys3(SYS_read, fd, (long)(table + have), (long)(sizeof table - (unsigned)have));
+    if (got < 0) {
+      sys3(SYS_close, fd, 0, 0);
+      reply_errno(got);
+      return;
+    }
+    if (got == 0) break;
+    have += (int)got;
+    int start = 0;
+    for (int i = 0; i < have; i++) {
+      if (table[i] != '\n') continue;
+      if (!header) scan_row(table + start, table + i);
+      header = 0;
+      start = i + 1;
+    }
+    // Rows are about 150 bytes, so a full buffer without a newline is not /proc/net/tcp.
+    if (start == 0 && have == (int)sizeof table) break;
+    for (int i = start; i < have; i++) table[i - start] = table[i];
+    have -= start;
+  }
+  sys3(SYS_close, fd, 0, 0);
+  char line[16 + MAX_PORTS * 6] = "ok ports";
+  int n = 8;
+  for (int i = 0; i < port_count; i++) {
+    line[n++] = ' ';
+    n += put_decimal(line + n, ports[i]);
+  }
+  line[n++] = '\n';
+  sys3(SYS_write, 1, (long)line, n);
+}
+
+static void handle(const char *s, int len) {
+  if (len == 5 && s[0] == 'p' && s[1] == 'o' && s[2] == 'r' && s[3] == 't' && s[4] == 's') list_ports();
+  else set_clock(s, len);
+}
+
+void _start(void) {
+  char buf[LINE_MAX];
+  int have = 0;
+  for (;;) {
+    long got = sys3(SYS_read, 0, (long)(buf + have), (long)(sizeof buf - (unsigned)have));
+    if (got <= 0) break;
+    have += (int)got;
+    int start = 0;
+    for (int i = 0; i < have; i++) {
+      if (buf[i] != '\n') continue;
+      handle(buf + start, i - start);
+      start = i + 1;
+    }
+    // A line longer than the buffer is dropped as an error; a partial line waits for the rest.
+    if (start == 0 && have == (int)sizeof buf) {
+      reply_errno(-22);
+      have = 0;
+    } else {
+      for (int i = start; i < have; i++) buf[i - start] = buf[i];
+      have -= start;
+    }
+  }
+  for (;;) sys3(SYS_exit, 0, 0, 0);
+}
