@@ -77,13 +77,23 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       expect(await say("uml", "pidof umlab-clockd >/dev/null && echo running")).toBe("running");
       expect(await say("uml", `printf 'x1\\n%s\\n' "$(date +%s)" | umlab-clockd | tr '\\n' ,`)).toBe("error 22,ok,");
       // It lists the listening TCP ports too, for the page's port poll: the host agent's answer comes from it.
-      await say("uml", "nc -l -p 7777 </dev/null >/dev/null 2>&1 & echo started");
+      // busybox httpd listens before it returns (it daemonizes after the bind).
+      expect(await say("uml", "httpd -p 7777 -h /tmp && echo started")).toBe("started");
       expect(await say("uml", "printf 'ports\\n' | umlab-clockd")).toMatch(/^ok ports( \d+)* 7777( \d+)*$/);
       expect(await machine.agentRequest("ports")).toMatch(/^ok ports( \d+)* 7777( \d+)*$/);
       // The restored UML kept the lease the snapshot recorded (the worker's stack starts with it; no renewal).
       const umlLease = manifest.snapshots?.lean?.leases?.find((lease) => lease.mac === "52:54:00:12:34:56")?.ip;
       expect(umlLease).toMatch(/^10\.0\.2\.\d+$/);
       expect(await say("uml", "ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p'")).toBe(umlLease);
+      // While this host shell is at hand: the boot watchdog's sampler (uml.sh) in the host's own busybox sh.
+      // A wedged UML's status has SIGSEGV pending inside a handler (SIGALRM blocked); a healthy one has not.
+      const sample = (pending: string, blocked: string): string =>
+        `. /usr/lib/umlab/uml.sh; printf 'Name:\\tlinux\\nSigPnd:\\t${pending}\\nSigBlk:\\t${blocked}\\n' > /tmp/status; in_segv_loop /tmp/status && echo looping || echo fine`;
+      expect(await say("host", sample("0000000000000400", "0000000018003000"))).toBe("looping");
+      expect(await say("host", sample("0000000000000400", "0000000000001000"))).toBe("fine");
+      expect(await say("host", sample("0000000000002000", "0000000018003000"))).toBe("fine");
+      expect(await say("host", ". /usr/lib/umlab/uml.sh; in_segv_loop /proc/$(cat /run/umlab-uml-pid)/status && echo looping || echo fine")).toBe("fine");
+      expect(await say("host", ". /usr/lib/umlab/uml.sh; in_segv_loop /proc/999999/status && echo looping || echo fine")).toBe("fine");
     } finally {
       await machine?.stop();
     }

@@ -125,7 +125,7 @@ describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
     uml.control.muxResize(channel, 100, 30);
     await until("a shell on the new console", () => uml.consoles.get(channel)?.text.includes("root@umlab:~# "));
     uml.control.muxInput(channel, new TextEncoder().encode("stty size\n"));
-    await until("stty size on the new console", () => uml.consoles.get(channel)?.text.includes("30 100"));
+    await until(() => `stty size on the new console, which shows:\n${uml.consoles.get(channel)?.text.slice(-600) ?? ""}`, () => uml.consoles.get(channel)?.text.includes("30 100"));
     // The login started by umlab-clock gets SIGPIPE's default action (bit 13 of SigIgn clear), so pipes
     // into `head` behave as on any Linux.
     uml.control.muxInput(channel, new TextEncoder().encode("grep SigIgn /proc/$$/status\n"));

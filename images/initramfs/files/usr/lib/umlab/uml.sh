@@ -25,3 +25,18 @@ wait_sdb_free() {
   done
   return 1
 }
+
+# in_segv_loop <status file>: true when the process (/proc/<pid>/status) has a SIGSEGV pending while it
+# runs a signal handler (SIGALRM in its blocked set, the mask UML's handlers run with). That is a sample of the boot wedge's fault loop, where
+# UML's SIGSEGV handler faults again and again; a healthy UML shows it for an instant at most. Builtins
+# only: the watchers sample it twice a second.
+in_segv_loop() {
+  pending= blocked=
+  while read -r key value; do
+    case "$key" in
+      SigPnd:) pending=$value ;;
+      SigBlk:) blocked=$value ;;
+    esac
+  done < "$1" 2>/dev/null
+  [ -n "$pending" ] && [ -n "$blocked" ] && [ $((0x$pending & 0x400)) -ne 0 ] && [ $((0x$blocked & 0x2000)) -ne 0 ]
+}
