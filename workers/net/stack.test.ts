@@ -363,6 +363,20 @@ describe("NetStack: UDP NAT and leases", () => {
     expect(ack.options.get(OPT_MESSAGE_TYPE)?.[0]).toBe(DHCPACK);
     expect(ack.yiaddr).toBe(leased);
   });
+
+  it("reaches a restored guest it has not heard from yet: a port forward's SYN goes to the lease's MAC", () => {
+    const { stack, out } = harness();
+    stack.restoreLeases([{ mac: "52:54:00:12:34:56", ip: "10.0.2.16" }]);
+    void stack.connectToGuest("10.0.2.16", 80, { write: () => {}, end: () => {}, abort: () => {}, buffered: 0, pause: () => {}, resume: () => {} });
+    const frame = out.at(-1);
+    if (!frame) throw new Error("no frame toward the guest");
+    const ethernet = parseEthernet(frame);
+    expect(ethernet.dst).toEqual(guestMac);
+    const ip = parseIpv4(ethernet.payload);
+    expect(ip.dst).toBe(parseIp("10.0.2.16"));
+    expect(ip.protocol).toBe(PROTO_TCP);
+    expect(parseTcp(ip.payload, ip.src, ip.dst).flags & SYN).toBe(SYN);
+  });
 });
 
 describe("NetStack: hostile input", () => {

@@ -312,10 +312,16 @@ export class NetStack {
   /**
    * The leases a saved state's guests hold, recorded when it was saved: a restored guest keeps its address
    * without renewing it (a renewal forks the guest's DHCP hook just when the user's first command runs).
-   * Ones that clash with a lease already held, or lie outside the range, are left out.
+   * Ones that clash with a lease already held, or lie outside the range, are left out. A lease also
+   * names the guest's MAC, so the stack can reach it (a port forward) before it has heard from it.
    */
   restoreLeases(leases: readonly LeaseInfo[]): void {
-    for (const lease of leases) this.leases.adopt(parseMac(lease.mac), parseIp(lease.ip));
+    for (const lease of leases) {
+      const mac = parseMac(lease.mac);
+      const ip = parseIp(lease.ip);
+      this.leases.adopt(mac, ip);
+      if (this.leases.leaseOf(mac) === ip && !this.neighbours.has(ip)) this.neighbours.set(ip, mac);
+    }
   }
 
   /** The address leased to `mac` ("52:54:00:12:34:56"), else one it was seen using (a static setup). */
