@@ -85,6 +85,15 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       const umlLease = manifest.snapshots?.lean?.leases?.find((lease) => lease.mac === "52:54:00:12:34:56")?.ip;
       expect(umlLease).toMatch(/^10\.0\.2\.\d+$/);
       expect(await say("uml", "ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p'")).toBe(umlLease);
+      // The boot scripts use shell builtins where they can: the hostname came from /etc/hostname by `read`,
+      // and the udhcpc hook records what it applied in a lease file instead of asking ifconfig | grep.
+      expect(await say("uml", "hostname")).toBe("umlab");
+      expect(await say("uml", "read -r ip _ </run/udhcpc-eth0.lease; echo $ip")).toBe(umlLease);
+      // The hook run by hand as udhcpc runs it when started again: deconfig drops the address (and empties the
+      // lease file), so a bound with the same address must set it again.
+      const hook = "read -r ip router dns _ </run/udhcpc-eth0.lease; export interface=eth0 ip router dns; s=/usr/share/udhcpc/default.script";
+      const addr = "ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p'";
+      expect(await say("uml", `${hook}; $s deconfig; a=$(${addr}); $s bound; echo "[$a]$(${addr})"`)).toBe(`[]${umlLease ?? ""}`);
       // While this host shell is at hand: the boot watchdog's sampler (uml.sh) in the host's own busybox sh.
       // A wedged UML's status has SIGSEGV pending inside a handler (SIGALRM blocked); a healthy one has not.
       const sample = (pending: string, blocked: string): string =>

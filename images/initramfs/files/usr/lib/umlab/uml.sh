@@ -27,9 +27,9 @@ wait_sdb_free() {
 }
 
 # in_segv_loop <status file>: true when the process (/proc/<pid>/status) has a SIGSEGV pending while it
-# runs a signal handler (SIGALRM in its blocked set, the mask UML's handlers run with). That is a sample of the boot wedge's fault loop, where
-# UML's SIGSEGV handler faults again and again; a healthy UML shows it for an instant at most. Builtins
-# only: the watchers sample it twice a second.
+# runs a signal handler (SIGALRM in its blocked set, the mask UML's handlers run with). That is a sample
+# of the boot wedge's fault loop, where UML's SIGSEGV handler faults again and again; the healthy boots
+# we watched never showed it. Builtins only: the watchers sample it twice a second.
 in_segv_loop() {
   pending= blocked=
   while read -r key value; do
