@@ -81,6 +81,11 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       expect(await say("uml", "httpd -p 7777 -h /tmp && echo started")).toBe("started");
       expect(await say("uml", "printf 'ports\\n' | umlab-clockd")).toMatch(/^ok ports( \d+)* 7777( \d+)*$/);
       expect(await machine.agentRequest("ports")).toMatch(/^ok ports( \d+)* 7777( \d+)*$/);
+      // A UML that does not answer (here stopped by mconsole) is an error, not an empty list of ports.
+      expect(await machine.agentRequest("mconsole stop")).toBe("ok mconsole 0");
+      await expect(machine.agentRequest("ports")).rejects.toThrow(/UML did not answer within 3 s/);
+      expect(await machine.agentRequest("mconsole go")).toBe("ok mconsole 0");
+      expect(await machine.agentRequest("ports")).toMatch(/^ok ports( \d+)* 7777( \d+)*$/);
       // The restored UML kept the lease the snapshot recorded (the worker's stack starts with it; no renewal).
       const umlLease = manifest.snapshots?.lean?.leases?.find((lease) => lease.mac === "52:54:00:12:34:56")?.ip;
       expect(umlLease).toMatch(/^10\.0\.2\.\d+$/);
@@ -103,6 +108,16 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       expect(await say("host", sample("0000000000002000", "0000000018003000"))).toBe("fine");
       expect(await say("host", ". /usr/lib/umlab/uml.sh; in_segv_loop /proc/$(cat /run/umlab-uml-pid)/status && echo looping || echo fine")).toBe("fine");
       expect(await say("host", ". /usr/lib/umlab/uml.sh; in_segv_loop /proc/999999/status && echo looping || echo fine")).toBe("fine");
+      // Its progress measure, by builtins: sda's completed reads and UML's voluntary context switches, the
+      // same numbers as the tools give (UML is stopped meanwhile, so neither moves between the two reads).
+      const uml = "$(cat /run/umlab-uml-pid)";
+      expect(await machine.agentRequest("mconsole stop")).toBe("ok mconsole 0");
+      const byBuiltins = await say("host", `. /usr/lib/umlab/uml.sh; boot_progress ${uml}; echo "$now"`);
+      const byTools = await say("host", `echo "$(awk '{print $1}' /sys/block/sda/stat) $(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' /proc/${uml}/status)"`);
+      expect(await machine.agentRequest("mconsole go")).toBe("ok mconsole 0");
+      expect(byBuiltins).toMatch(/^\d+ \d+$/);
+      expect(byBuiltins).toBe(byTools);
+      expect(await say("host", ". /usr/lib/umlab/uml.sh; boot_progress 999999; echo \"[$now]\"")).toMatch(/^\[\d+ \]$/);
     } finally {
       await machine?.stop();
     }

@@ -868,7 +868,8 @@ export class App {
     this.networkPolling = true;
     const gen = this.generation;
     try {
-      const [status, ports] = await Promise.all([client.network(), client.listeningPorts()]);
+      // A UML too busy to answer keeps the ports it had: the list must not flicker to "none yet".
+      const [status, ports] = await Promise.all([client.network(), client.listeningPorts().catch(() => this.listeningPorts)]);
       if (gen !== this.generation || this.client !== client) return;
       this.networkStatus = status;
       this.listeningPorts = ports;

@@ -253,7 +253,10 @@ export interface EmulatorApi {
   importDisk(lab: string, file: Blob): Promise<ImportResult>;
   /** The network's transport, leases and counters; undefined when no machine runs. */
   network(): NetworkStatus | undefined;
-  /** The TCP ports UML listens on (read from UML's /proc/net/tcp); empty when UML is not up. */
+  /**
+   * The TCP ports UML listens on (read from UML's /proc/net/tcp); empty when UML is not up. Rejects when UML
+   * does not answer within a few seconds (busy, or stopped by mconsole).
+   */
   listeningPorts(): Promise<number[]>;
   /** One HTTP request to a server in UML, e.g. busybox httpd on port 80: what the preview URL shows. */
   guestHttp(port: number, request: GuestRequest): Promise<GuestResponse>;

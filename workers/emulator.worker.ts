@@ -377,7 +377,8 @@ class EmulatorWorker implements EmulatorApi {
   async listeningPorts(): Promise<number[]> {
     const running = this.running;
     if (!running || running.machine.status.stage !== "ready") return [];
-    const reply = await running.machine.agentRequest("ports", 5000).catch(() => "");
+    // Rejects when UML does not answer in time: an empty list would read as "nothing listens".
+    const reply = await running.machine.agentRequest("ports", 5000);
     return [...new Set(reply.replace(/^ok ports/, "").trim().split(/\s+/).filter(Boolean).map(Number))].filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
   }
 

@@ -40,3 +40,15 @@ in_segv_loop() {
   done < "$1" 2>/dev/null
   [ -n "$pending" ] && [ -n "$blocked" ] && [ $((0x$pending & 0x400)) -ne 0 ] && [ $((0x$blocked & 0x2000)) -ne 0 ]
 }
+
+# boot_progress <pid>: sets $now to "<reads completed on sda> <voluntary context switches of <pid>>", the
+# boot watchdog's measure of progress. Builtins only, no command substitution: the watchdog samples it twice
+# a second while UML boots, and each fork and exec on the host takes emulated CPU from UML.
+boot_progress() {
+  read -r reads _ < /sys/block/sda/stat
+  switches=
+  while read -r key value; do
+    case "$key" in voluntary_ctxt_switches:) switches=$value ;; esac
+  done < "/proc/$1/status" 2>/dev/null
+  now="$reads $switches"
+}
