@@ -42,7 +42,7 @@ function umlabImages(): Plugin {
       server.middlewares.use("/images", serveImages());
     },
     async writeBundle(options) {
-      if (options.dir && existsSync(imagesOut)) await cp(imagesOut, path.join(options.dir, "images"), { recursive: true });
+      if (options.dir && existsSync(imagesOut)) await cp(imagesOut, path.join(options.dir, "images"), { recursive: true, filter: (src) => !src.endsWith(".map") }); // symbol maps are for `umlab profile` only
     },
   };
 }

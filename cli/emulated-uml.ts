@@ -1,7 +1,7 @@
 // A UML in the emulator, driven from Node for tests and the bench: restore the snapshot (or boot), then
 // run commands in the UML shell one after another and get each one's output and exit status.
 import { randomBytes } from "node:crypto";
-import type { ConsoleId, Machine, NetworkAdapter } from "../workers/core/machine.ts";
+import type { ConsoleId, Machine, NetworkAdapter, StageEvent } from "../workers/core/machine.ts";
 import type { KernelFlavour } from "../workers/core/manifest.ts";
 import type { PersistentOverlay } from "../workers/disk/persistent-overlay.ts";
 import { createNodeMachine, defaultImagesDir, loadManifest } from "./node-machine.ts";
@@ -38,6 +38,8 @@ export interface EmulatedUmlOptions {
   start?: "cold" | "snapshot";
   /** The state disk (UML's and the instances' COW files); a fresh one unless given. */
   stateDisk?: PersistentOverlay;
+  /** Every stage event, with the machine: `umlab profile` attaches its sampler at the first one. */
+  onStage?: (event: StageEvent, machine: Machine) => void;
 }
 
 export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promise<EmulatedUml> {
@@ -64,6 +66,7 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
       if (e.stage === "ready") ready();
       if (e.stage === "error") failed(new Error(`the guest failed: ${e.detail ?? "unknown"}`));
       link.control?.onStage(e);
+      options.onStage?.(e, machine);
     },
     download: () => undefined,
     output: (id: ConsoleId, bytes) => {

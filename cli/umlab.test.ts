@@ -81,6 +81,20 @@ describe("umlab CLI", () => {
     expect(await exited).toBe(0);
   }, 240_000);
 
+  it("profile says where the emulated CPU's instructions go, by place and by named symbol", async () => {
+    const r = await umlab(["profile", "--top", "8", "--", "umlab-bench forkexec 5"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^restore to UML's prompt \(lean\): [\d.]+ M instructions in [\d.]+ s/);
+    expect(r.stdout).toMatch(/umlab-bench forkexec ops=5 ns=\d+/);
+    const [, command = ""] = r.stdout.split(/^"umlab-bench forkexec 5" in UML: /m);
+    expect(command).toMatch(/^[\d.]+ M instructions/);
+    // A UML fork+exec is mostly the host kernel's work for UML (ptrace, signals, mmap), named from the maps.
+    expect(command).toMatch(/^\s+[\d.]+ %\s+host kernel, for UML$/m);
+    expect(command).toMatch(/^\s+[\d.]+ %\s+host kernel, (for UML|other)\s+[A-Za-z_][\w.]*$/m);
+    expect(command).toMatch(/^\s+[\d.]+ %\s+UML kernel\s+/m);
+  }, 240_000);
+
   it("refuses an unknown --kernel with the choices, before booting", async () => {
     const r = await umlab(["run", "--kernel", "x86_64", "--", "true"]);
     expect(r.code).toBe(2);
@@ -119,5 +133,6 @@ describe("umlab CLI", () => {
     expect((await umlab(["run", "--timeout", "soon", "--", "true"])).code).toBe(2);
     expect((await umlab(["run", "--instances", "5", "--", "true"])).stderr).toContain("--instances must be a whole number from 1 to 4");
     expect((await umlab(["host", "--instances", "2", "--", "true"])).stderr).toContain("--instances goes with run");
-  });
+    expect((await umlab(["profile", "--top", "0"])).stderr).toContain("--top must be a whole number from 1 up");
+  }, 60_000); // six CLI starts, each compiling the CLI through tsx
 });

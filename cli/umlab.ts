@@ -1,4 +1,6 @@
 // umlab command-line runner: the same emulator core as the page, for scripts, CI and workshops.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
 import { TextDecoder } from "node:util";
@@ -8,6 +10,7 @@ import { isKernelFlavour, KERNEL_FLAVOURS, type KernelFlavour } from "../workers
 import { createNodeMachine, defaultImagesDir, loadManifest, UsageError } from "./node-machine.ts";
 import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
 import { startEmulatedUml } from "./emulated-uml.ts";
+import { formatProfile, GuestSampler, summarize, SymbolMap } from "./guest-profile.ts";
 import { parseMconsoleCommand } from "../workers/core/mconsole.ts";
 import { FIRST_INSTANCE, MAX_INSTANCE } from "../workers/core/uml-control.ts";
 
@@ -22,6 +25,9 @@ Usage:
   umlab console [options]                attach this terminal to the UML console (Ctrl-] quits)
   umlab mconsole [options] <command...>  boot, run one mconsole command (the real uml_mconsole on the
                                          host), print its reply; e.g. umlab mconsole version
+  umlab profile [options] [-- <command...>]
+                                         where the emulated CPU's instructions go: during the start
+                                         (restore, or boot with --cold), then during <command> in UML
 
 Options:
   --kernel lean|debian   UML kernel flavour (default: lean)
@@ -29,6 +35,7 @@ Options:
   --timeout SECONDS      give up after this long, boot included (default: 300)
   --cold                 boot the kernels instead of restoring the pre-booted snapshot
   --instances N          run: N UMLs in all (1 to 4; default 1), each with its own umid, COW and NIC
+  --top N                profile: how many symbols to list (default: 30)
   --verbose              print boot stages on stderr
   -h, --help             this help
 
@@ -61,6 +68,8 @@ interface Options {
   cold: boolean;
   /** UMLs in all: the main one plus instances 2..instances. */
   instances: number;
+  /** profile: symbols to list. */
+  top: number;
 }
 
 class GuestError extends Error {}
@@ -76,6 +85,7 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
       verbose: { type: "boolean", default: false },
       cold: { type: "boolean", default: false },
       instances: { type: "string", default: "1" },
+      top: { type: "string", default: "30" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -90,7 +100,9 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
   const instances = Number(values.instances);
   if (!Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCE) throw new UsageError(`--instances must be a whole number from 1 to ${MAX_INSTANCE}, not "${values.instances}"`);
   if (instances > 1 && command !== "run") throw new UsageError("--instances goes with run, e.g. umlab run --instances 2 -- ping -c 3 uml2");
-  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose, cold: values.cold, instances } };
+  const top = Number(values.top);
+  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a whole number from 1 up, not "${values.top}"`);
+  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose, cold: values.cold, instances, top } };
 }
 
 /** Boots a machine, handing decoded console text to `onText` and stage events to `onStage`. */
@@ -215,6 +227,53 @@ async function runWithInstances(command: string, options: Options): Promise<numb
   }
 }
 
+/** The image build's symbol maps (images/build.ts); a profile without them shows page addresses. */
+async function loadSymbolMaps(imagesDir: string, kernel: KernelFlavour): Promise<{ host?: SymbolMap; uml?: SymbolMap }> {
+  const load = async (file: string): Promise<SymbolMap | undefined> => {
+    try {
+      return SymbolMap.parse(await readFile(path.join(imagesDir, file), "utf8"));
+    } catch {
+      return undefined;
+    }
+  };
+  const [host, uml] = await Promise.all([load("host-kernel.map"), load(`uml-${kernel}.map`)]);
+  return { ...(host ? { host } : {}), ...(uml ? { uml } : {}) };
+}
+
+/** `profile`: samples the emulated CPU during the start, then during the command, and prints where it went. */
+async function runProfile(command: string, options: Options): Promise<number> {
+  const maps = await loadSymbolMaps(options.imagesDir, options.kernel);
+  if (!maps.host) process.stderr.write(`umlab: no host-kernel.map in ${options.imagesDir}; the host kernel's addresses stay unnamed\n`);
+  if (!maps.uml) process.stderr.write(`umlab: no uml-${options.kernel}.map in ${options.imagesDir}; UML's addresses stay unnamed\n`);
+  const sampler = new GuestSampler();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(options.timeoutMs)), options.timeoutMs)));
+  const started = Date.now();
+  const onStage = (_: StageEvent, machine: Machine): void => {
+    const probe = machine.cpuProbe;
+    if (sampler.attached || !probe) return;
+    sampler.attach(probe);
+    sampler.start();
+  };
+  const uml = await Promise.race([startEmulatedUml({ kernel: options.kernel, imagesDir: options.imagesDir, start: options.cold ? "cold" : "snapshot", onStage }), timeout]);
+  try {
+    if (!sampler.attached) throw new GuestError("this v86 build does not expose the CPU state the profiler reads");
+    const startTitle = options.cold ? `cold boot to UML's prompt (${options.kernel})` : `restore to UML's prompt (${options.kernel})`;
+    console.log(formatProfile(startTitle, summarize(sampler.stop(), maps, options.top), Date.now() - started));
+    if (!command) return 0;
+    sampler.start();
+    const commandStarted = Date.now();
+    const result = await Promise.race([uml.run(command, options.timeoutMs), timeout]);
+    const report = summarize(sampler.stop(), maps, options.top);
+    process.stdout.write(result.output);
+    console.log(formatProfile(`"${command}" in UML`, report, Date.now() - commandStarted));
+    return result.status;
+  } finally {
+    clearTimeout(timer);
+    await uml.stop();
+  }
+}
+
 class TimeoutError extends Error {
   constructor(ms: number) {
     super(`timed out after ${ms / 1000} s`);
@@ -266,6 +325,8 @@ async function main(argv: string[]): Promise<number> {
       if (rest.length === 0) throw new UsageError("umlab mconsole needs a command, e.g. umlab mconsole version");
       return runMconsole(rest.join(" "), options);
     }
+    case "profile":
+      return runProfile(rest.join(" "), options);
     case "":
       throw new UsageError("no command given");
     default:

@@ -162,6 +162,9 @@ async function publish(results: Map<string, StepResult>, packages: ResolvedPacka
   await copy("bios", "bios.bin", "bios.bin");
   await copy("bios", "vgabios-stdvga.bin", "vgabios-stdvga.bin");
   await copy("host-kernel", "bzImage", "host-bzImage");
+  // Symbol maps for `umlab profile`; the page never fetches them.
+  await copy("host-kernel", "System.map", "host-kernel.map");
+  await copy("uml-kernel", "linux.map", "uml-lean.map");
   await copy("initramfs", "host.cpio.zst", "host-initramfs.cpio.zst");
   await copy("initramfs", "uml-lean.cpio.zst", "uml-lean.cpio.zst");
   await copy("initramfs", "uml-debian.cpio.zst", "uml-debian.cpio.zst");

@@ -12,5 +12,7 @@ make -s ARCH=i386 "${cc[@]}" olddefconfig
 "$here/../lib/check-config.sh" "$here/config.fragment" .config
 make -s ARCH=i386 "${cc[@]}" -j"$JOBS" bzImage
 cp arch/x86/boot/bzImage "$OUT/bzImage"
+# For `umlab profile`: names the host kernel's addresses in a guest profile (never sent to the page).
+cp System.map "$OUT/System.map"
 cp .config "$OUT/config"
 make -s ARCH=i386 kernelrelease > "$OUT/release"

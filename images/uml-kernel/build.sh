@@ -16,6 +16,8 @@ release=$("${mk[@]}" kernelrelease)
 "${mk[@]}" INSTALL_MOD_PATH="$OUT/modules" INSTALL_MOD_STRIP=1 modules_install
 rm -f "$OUT/modules/lib/modules/$release/build" "$OUT/modules/lib/modules/$release/source"
 strip -o "$OUT/linux" linux
+# For `umlab profile`: the symbols that strip removes, as `nm -n` prints them.
+nm -n linux > "$OUT/linux.map"
 cp .config "$OUT/config"
 echo "$release" > "$OUT/release"
 # Tells the host that this kernel's flush reaches its COW file (patches/0001-um-ubd-make-flush-reach-the-cow-file.patch), so it needs no O_SYNC.

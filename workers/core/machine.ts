@@ -12,7 +12,7 @@ import { PersistentOverlay } from "../disk/persistent-overlay.ts";
 import { ConsoleInputPump } from "./input-pump.ts";
 import { AgentChannel } from "./agent-channel.ts";
 import { releaseBacking, type BackingFile } from "./state-disk.ts";
-import { busOf, fileSystemOf, onVirtioConsoleOutput, virtioConsoleControlQueue, virtioNetReceiveQueue } from "./v86-internals.ts";
+import { busOf, cpuProbeOf, fileSystemOf, onVirtioConsoleOutput, virtioConsoleControlQueue, virtioNetReceiveQueue, type V86CpuProbe } from "./v86-internals.ts";
 import { ShareFs } from "./share-fs.ts";
 
 export type ConsoleId = "uml" | "host";
@@ -188,6 +188,11 @@ export class Machine {
 
   get stage(): BootStage {
     return this.stageValue;
+  }
+
+  /** The emulated CPU for `umlab profile`, from the "bios" or "restore" stage on; undefined before. */
+  get cpuProbe(): V86CpuProbe | undefined {
+    return this.emulator ? cpuProbeOf(this.emulator) : undefined;
   }
 
   get status(): { stage: BootStage; kernel: KernelFlavour; umid: string | undefined; stageTimes: Partial<Record<BootStage, number>> } {

@@ -54,3 +54,26 @@ export function fileSystemOf(emulator: V86): V86FileSystem | undefined {
   const fs = (emulator as unknown as { fs9p?: V86FileSystem }).fs9p;
   return fs && typeof fs.SearchPath === "function" ? fs : undefined;
 }
+
+/** The CPU state a guest profiler reads: views of v86's wasm memory, and the hook its main loop calls. */
+export interface V86CpuProbe {
+  instruction_pointer: ArrayLike<number>;
+  /** Control registers; cr[3] is the page directory, one per address space. */
+  cr: ArrayLike<number>;
+  /** Current privilege level: 0 is the host kernel, 3 user mode. */
+  cpl: ArrayLike<number>;
+  instruction_counter: ArrayLike<number>;
+  /** Called by v86's main loop after every batch of about 100,000 instructions. */
+  run_hardware_timers(acpiEnabled: number, now: number): number;
+}
+
+/** v86's register views are Proxies over its wasm memory (they survive its growth), not typed arrays. */
+const isRegisterView = (view: unknown): view is ArrayLike<number> => typeof view === "object" && view !== null && typeof (view as ArrayLike<unknown>)[0] === "number";
+
+/** v86's CPU for cli/guest-profile.ts, or undefined if this build's CPU lacks the fields it reads. */
+export function cpuProbeOf(emulator: V86): V86CpuProbe | undefined {
+  const cpu = (emulator as unknown as { v86?: { cpu?: Partial<Record<keyof V86CpuProbe, unknown>> } }).v86?.cpu;
+  if (!cpu) return undefined;
+  const ok = isRegisterView(cpu.instruction_pointer) && isRegisterView(cpu.cr) && isRegisterView(cpu.cpl) && isRegisterView(cpu.instruction_counter) && typeof cpu.run_hardware_timers === "function";
+  return ok ? (cpu as unknown as V86CpuProbe) : undefined;
+}
