@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatRatio, formatValue, ratio, stats, statsByField, statsRow } from "./report.ts";
+import { readFileSync } from "node:fs";
+import { countBootRestarts, formatRatio, formatValue, ratio, stats, statsByField, statsRow } from "./report.ts";
 import { procField } from "./memory.ts";
 
 describe("stats", () => {
@@ -33,6 +34,19 @@ describe("ratios and formatting", () => {
     expect(formatValue(75.4, "ms")).toBe("75 ms");
     expect(formatValue(0.64, "ms")).toBe("0.64 ms");
     expect(formatValue(NaN, "µs")).toBe("n/a");
+    expect(formatValue(2, "count")).toBe("2");
+    expect(formatValue(0.5, "count")).toBe("0.5");
+  });
+});
+
+describe("countBootRestarts", () => {
+  it("counts the lines umlab-uml prints when its watchdog restarts UML", () => {
+    const script = readFileSync(new URL("../images/initramfs/files/usr/sbin/umlab-uml", import.meta.url), "utf8");
+    const format = /printf '\\r\\n(umlab: UML wedged[^']*)\\r\\n'/.exec(script)?.[1];
+    expect(format).toBeDefined();
+    const line = (attempt: number): string => `\r\n${(format ?? "").replace("%s", String(attempt))}\r\n`;
+    expect(countBootRestarts(`boot\n${line(2)}more boot\n${line(3)}uml login:`)).toBe(2);
+    expect(countBootRestarts("uml login: root\n# ")).toBe(0);
   });
 });
 

@@ -41,7 +41,7 @@ export const ratio = (name: string, numerator: Stats | undefined, denominator: S
 });
 
 /** A figure with its unit, e.g. 1234 ms as "1.23 s". */
-export type Unit = "ms" | "s" | "MB" | "MB/s" | "µs" | "ns";
+export type Unit = "ms" | "s" | "MB" | "MB/s" | "µs" | "ns" | "count";
 
 export function formatValue(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return "n/a";
@@ -58,8 +58,16 @@ export function formatValue(value: number, unit: Unit): string {
       return `${value.toFixed(value < 10 ? 2 : 0)} ns`;
     case "MB/s":
       return `${value.toFixed(1)} MB/s`;
+    case "count":
+      return Number.isInteger(value) ? String(value) : value.toFixed(1);
   }
 }
+
+/** umlab-uml's line on the UML console each time its boot watchdog restarts a wedged UML. */
+const BOOT_RESTART = /umlab: UML wedged during boot\b/g;
+
+/** How many times the boot watchdog restarted UML, from the UML console's text. */
+export const countBootRestarts = (consoleText: string): number => consoleText.match(BOOT_RESTART)?.length ?? 0;
 
 /** A markdown table row: label, median, min, max (min/max only when there were several runs). */
 export function statsRow(label: string, s: Stats | undefined, unit: Unit): string {

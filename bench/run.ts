@@ -15,7 +15,7 @@ import { markedCommand, NATIVE_PARAMS, outputBetween, runMicro, V86_PARAMS, type
 import { startNativeUml } from "../cli/native-uml.ts";
 import { browserMemory, type BrowserMemory } from "./memory.ts";
 import { measureNetwork, startLoopbackServer, type LoopbackServer, type NetworkSample } from "./network.ts";
-import { formatRatio, ratio, stats, statsByField, statsRow, type Ratio, type Stats } from "./report.ts";
+import { countBootRestarts, formatRatio, ratio, stats, statsByField, statsRow, type Ratio, type Stats } from "./report.ts";
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const port = 5190;
@@ -36,6 +36,8 @@ interface StartSample {
   bytesByKind: Record<string, number>;
   stageTimes: Record<string, number>;
   startKind?: string;
+  /** Times the host's boot watchdog restarted a wedged UML before the prompt answered. */
+  umlRestarts: number;
 }
 
 /** Builds the page for production and serves it with `vite preview`, as a deployed lab would be. */
@@ -88,7 +90,8 @@ async function visit(context: BrowserContext, url: string): Promise<{ page: Page
   const bytes = Object.values(bytesByKind).reduce((a, b) => a + b, 0);
   const stageTimes = (await page.evaluate(() => window.umlab?.stageTimes ?? {})) as Record<string, number>;
   const startKind = await page.evaluate(() => window.umlab?.startKind);
-  return { page, sample: { promptMs, bytes, bytesByKind, stageTimes, ...(startKind ? { startKind } : {}) } };
+  const umlRestarts = countBootRestarts(await page.evaluate(() => window.umlab?.readConsole("uml") ?? ""));
+  return { page, sample: { promptMs, bytes, bytesByKind, stageTimes, ...(startKind ? { startKind } : {}), umlRestarts } };
 }
 
 /** A console of the page as a Shell: types the command with marker echoes and reads the terminal. */
@@ -206,7 +209,7 @@ async function main(): Promise<void> {
   const manifest = JSON.parse(await readFile(path.join(root, "images", "out", "manifest.json"), "utf8")) as ImageManifest;
   const server = await startServer();
   const browser = await chromium.launch({ executablePath: process.env.UMLAB_CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
-  const starts: Record<string, { promptMs: Stats; bytes: Stats; samples: StartSample[] }> = {};
+  const starts: Record<string, { promptMs: Stats; bytes: Stats; umlRestarts: Stats; samples: StartSample[] }> = {};
   const pageRuns: PageMicro[] = [];
   const nativeRuns: MicroResult[] = [];
   const networkRuns: Record<string, NetworkSample>[] = [];
@@ -215,10 +218,10 @@ async function main(): Promise<void> {
     const samples: StartSample[] = [];
     for (let i = 0; i < runs; i++) {
       const s = await measure();
-      console.log(`${name} #${i + 1}: prompt answered after ${(s.promptMs / 1000).toFixed(2)} s, ${(s.bytes / 1e6).toFixed(2)} MB transferred`);
+      console.log(`${name} #${i + 1}: prompt answered after ${(s.promptMs / 1000).toFixed(2)} s, ${(s.bytes / 1e6).toFixed(2)} MB transferred, UML restarted ${s.umlRestarts} time(s)`);
       samples.push(s);
     }
-    starts[name] = { promptMs: stats(samples.map((s) => s.promptMs)), bytes: stats(samples.map((s) => s.bytes)), samples };
+    starts[name] = { promptMs: stats(samples.map((s) => s.promptMs)), bytes: stats(samples.map((s) => s.bytes)), umlRestarts: stats(samples.map((s) => s.umlRestarts)), samples };
   };
   try {
     for (const kernel of ["lean", "debian"] as const) {
@@ -328,7 +331,7 @@ async function main(): Promise<void> {
     "",
     "| figure | median | min | max |",
     "|---|---|---|---|",
-    ...Object.entries(starts).flatMap(([name, r]) => [statsRow(`${name}: page open to answering prompt`, r.promptMs, "s"), statsRow(`${name}: bytes transferred before it`, r.bytes, "MB")]),
+    ...Object.entries(starts).flatMap(([name, r]) => [statsRow(`${name}: page open to answering prompt`, r.promptMs, "s"), statsRow(`${name}: bytes transferred before it`, r.bytes, "MB"), statsRow(`${name}: UML restarted by the boot watchdog`, r.umlRestarts, "count")]),
     ...microRows("UML in v86", umlInV86),
     ...microRows("host in v86", hostInV86),
     ...microRows("UML native", umlNative),

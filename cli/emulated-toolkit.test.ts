@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages } from "../images/build.ts";
+import { checkUmlConfig, parseShowconfig } from "../workers/core/uml-binary.ts";
 import { startEmulatedUml, until, type EmulatedUml } from "./emulated-uml.ts";
 
 describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
@@ -155,6 +156,11 @@ describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
     expect(kib).toBeLessThanOrEqual(96 * 1024);
   });
 
+  it("the lean kernel passes umlab's own checks of an uploaded kernel's configuration", async () => {
+    // Built with every option umlab relies on, and without VMAP_STACK (the boot wedge, docs/boot.md).
+    expect(checkUmlConfig(parseShowconfig(await uml.control.kernelConfig("lean")))).toEqual([]);
+  });
+
   it("refuses a bad command line, an x86_64 binary and a non-UML file with clear messages", async () => {
     const check = uml.control.checkCmdline("mem=4G umid=mine");
     expect(check.ok).toBe(false);
@@ -171,6 +177,9 @@ describe("the UML toolkit inside the emulator", { timeout: 600_000 }, () => {
     if (!upload.ok) throw new Error(upload.message);
     expect(upload.version).toMatch(/6\.1/);
     expect(upload.config).toMatch(/CONFIG_HOSTFS=y/);
+    // Debian builds its UML without vmalloc'd stacks, so it cannot wedge the way i386_defconfig's can.
+    expect(parseShowconfig(upload.config).get("CONFIG_VMAP_STACK")).toBe("n");
+    expect(upload.warnings.filter((w) => w.includes("VMAP_STACK"))).toEqual([]);
     await uml.control.restart({ kernel: "upload:linux-debian", cmdline: "mem=64M quiet" });
     await ready();
     expect(uml.control.state.kernel).toBe("upload:linux-debian");

@@ -36,7 +36,7 @@ export class GuestSampler {
   }
 
   /** The CPU's instruction counter (it wraps at 2^32). */
-  get instructionCounter(): number {
+  private get instructionCounter(): number {
     return this.probe?.instruction_counter[0] ?? 0;
   }
 

@@ -13,8 +13,8 @@ import { baseURL, chromiumArgs, chromiumExecutable } from "./chromium.ts";
 export { expect };
 
 /**
- * How long a cold boot may take in the tests. Usually 15-40 s, but inside v86 UML sometimes wedges at boot
- * and the host's watchdog restarts it (docs/boot.md); a run of restarts on a loaded machine takes minutes.
+ * How long a cold boot may take in the tests. Usually 15-40 s; a loaded machine is much slower, and an
+ * uploaded kernel built with VMAP_STACK can wedge and be restarted by the host's watchdog (docs/boot.md).
  */
 export const COLD_BOOT_MS = 360_000;
 

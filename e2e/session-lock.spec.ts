@@ -15,7 +15,7 @@ test("a second tab gets the lock dialog, opens read-only, and takes over after t
   await second.getByTestId("lock-readonly").click();
   const readOnly = umlabPage(second);
   // As for the takeover below, the disk may have left the snapshot's state, so this can be a cold boot,
-  // beside a running emulator, during which UML may wedge and be restarted (images/initramfs/README.md).
+  // beside a running emulator, so slower than usual.
   await readOnly.waitForStage("ready", COLD_BOOT_MS);
   expect(await second.evaluate(() => window.umlab?.persistence)).toBe("ephemeral");
   await expect(second.getByTestId("disk-status")).toHaveAttribute("data-mode", "ephemeral");

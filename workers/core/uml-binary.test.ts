@@ -201,4 +201,11 @@ describe("checkUmlConfig", () => {
     expect(warnings.find((w) => w.startsWith("CONFIG_HOSTFS is not set"))).toContain("mount -t hostfs");
     expect(checkUmlConfig(new Map())).toHaveLength(1);
   });
+
+  it("warns about kernel stacks in vmalloc space, which i386_defconfig turns on", () => {
+    const warnings = checkUmlConfig(parseShowconfig(`${LEAN_SHOWCONFIG}CONFIG_XTERM_CHAN=y\nCONFIG_VMAP_STACK=y\n`));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^CONFIG_VMAP_STACK is set: .*CONFIG_VMAP_STACK=n\.$/);
+    expect(checkUmlConfig(parseShowconfig(`${LEAN_SHOWCONFIG}# CONFIG_VMAP_STACK is not set\n`))).not.toContainEqual(expect.stringMatching(/VMAP_STACK/));
+  });
 });

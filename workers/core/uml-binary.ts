@@ -259,5 +259,9 @@ export function checkUmlConfig(config: ReadonlyMap<string, string>): string[] {
     warnings.push(`${option} ${state}: ${without}`);
   }
   if (config.get("CONFIG_64BIT") === "y") warnings.push("CONFIG_64BIT is set: this is a 64-bit UML, which umlab's 32-bit i386 host cannot run.");
+  // i386_defconfig turns it on; docs/boot.md ("Known problems") tells the fault loop it leads to.
+  if (config.get("CONFIG_VMAP_STACK") === "y") {
+    warnings.push("CONFIG_VMAP_STACK is set: UML's kernel stacks then live in vmalloc space, and this UML can hang while it boots (in about half of the boots, inside umlab); the host's watchdog restarts it, which costs 10–20 s each time. Build it with CONFIG_VMAP_STACK=n.");
+  }
   return warnings;
 }
