@@ -23,7 +23,7 @@ test("a synced file survives killing the page, five times in a row", async () =>
       page = await (await profile.open()).newPage();
       umlab = umlabPage(page);
       await page.goto("/");
-      // A cold boot: UML's boot watchdog may need a restart or two (docs/boot.md).
+      // A cold boot of the written disk, so the cold-boot time limit (docs/boot.md).
       await umlab.waitForStage("ready", COLD_BOOT_MS);
       // Every file written so far is still there with its checksum.
       const sums = await umlab.capture(`sha256sum ${written.map((w) => w.name).join(" ")} | cut -c1-64`);
