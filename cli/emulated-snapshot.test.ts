@@ -72,10 +72,14 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       const onHost = await sum("host", "md5sum /bin/busybox | cut -c1-32");
       expect(inUml).toMatch(/^[0-9a-f]{32}$/);
       expect(inUml).toBe(onHost);
-      // The clock was set by umlab-clockd, which umlab-clock keeps running (no `date -s` fork): it is there,
-      // and it answers a bad line with EINVAL and a good one with ok.
+      // The clock was set by umlab-clockd, which reads UML's clock line for umlab-clock (no `date -s` fork):
+      // it is there, sets the clock and syncs, and hands any other line on to descriptor 3 (EBADF without one).
       expect(await say("uml", "pidof umlab-clockd >/dev/null && echo running")).toBe("running");
-      expect(await say("uml", `printf 'x1\\n%s\\n' "$(date +%s)" | umlab-clockd | tr '\\n' ,`)).toBe("error 22,ok,");
+      expect(await say("uml", `t=$(date +%s); printf 'x1\\n%s\\nsync\\n' $t | umlab-clockd | sed "s/$t/T/" | tr '\\n' ,`)).toBe("error x1 9,ok T,ok sync,");
+      expect(await say("uml", "printf 'poweroff\\n' | umlab-clockd 3>&1")).toBe("poweroff");
+      // The host's clock came from the host's umlab-clockd, on the FIFOs the agent writes: it answers there
+      // (5 s after the epoch is refused, so this leaves the clock alone).
+      expect(await say("host", "{ echo 5 >&7; read -t 3 -r r <&8; echo $r; } 7<>/run/umlab-hostclock.in 8<>/run/umlab-hostclock.out")).toBe("error 5 22");
       // It lists the listening TCP ports too, for the page's port poll: the host agent's answer comes from it.
       // busybox httpd listens before it returns (it daemonizes after the bind).
       expect(await say("uml", "httpd -p 7777 -h /tmp && echo started")).toBe("started");

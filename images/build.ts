@@ -44,12 +44,13 @@ const steps: Step[] = [
   { name: "uml-debian", dir: "uml-debian", packages: ["user-mode-linux"], after: [], expect: "1 s" },
   { name: "bench-tool", dir: "bench-tool", packages: [], after: [], salt: gccVersion, expect: "1 s" },
   { name: "console-mux", dir: "console-mux", packages: [], after: [], salt: gccVersion, expect: "2 s" },
-  { name: "rootfs", dir: "rootfs", packages: ["busybox-static"], after: ["uml-kernel", "bench-tool"], salt: gccVersion, expect: "5 s" },
+  { name: "clockd", dir: "clockd", packages: [], after: [], salt: gccVersion, expect: "1 s" },
+  { name: "rootfs", dir: "rootfs", packages: ["busybox-static"], after: ["uml-kernel", "bench-tool", "clockd"], expect: "5 s" },
   {
     name: "initramfs",
     dir: "initramfs",
     packages: ["busybox-static", "libc6", "libreadline8", "libtinfo6", "uml-utilities"],
-    after: ["uml-kernel", "uml-debian", "bench-tool", "console-mux"],
+    after: ["uml-kernel", "uml-debian", "bench-tool", "console-mux", "clockd"],
     expect: "40 s",
   },
 ];

@@ -1,12 +1,17 @@
-// umlab-clockd: the clock line's helper in UML. umlab-clock keeps it running beside itself and hands it
-// the lines that would otherwise cost UML a fork or hundreds of system calls, one answer line each:
-//   <epoch seconds>  sets the clock after a restore: "ok" or "error <errno>" (`date -s` would fork and exec
-//                    just when the user's first command runs);
+// umlab-clockd: answers the lines of umlab's clock line that would otherwise cost a fork, or a system call
+// per byte, one answer line each, "ok <line>..." or "error <line> <errno>":
+//   <epoch seconds>  sets the clock after a restore: "ok <seconds>" (`date -s` would fork and exec just when
+//                    the user's first command runs);
 //   ports            the TCP ports in LISTEN state, polled every few seconds by the page: "ok ports 22 80"
-//                    (the shell reads /proc/net/tcp one byte per read(), each a ptrace round trip in UML).
+//                    (the shell reads /proc/net/tcp one byte per read(), each a ptrace round trip in UML);
+//   sync             sync(2): "ok sync".
+// Every other line goes on to descriptor 3 (umlab-clock's shell loop, which answers it); without one, the
+// answer is "error <line> 9". Lines are read from descriptor 0 in whole reads (one per line from a tty in
+// canonical mode), not a byte at a time as the shell's `read` does. In UML it reads the clock line (tty1)
+// itself; on the host, umlab-agent sets the host's clock through it.
 // Built freestanding for i386 (no libc, raw int 0x80 system calls), like umlab-bench.
 
-enum { SYS_exit = 1, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6, SYS_clock_settime64 = 404, CLOCK_REALTIME = 0 };
+enum { SYS_exit = 1, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6, SYS_sync = 36, SYS_clock_settime64 = 404, CLOCK_REALTIME = 0 };
 enum { LINE_MAX = 256, MAX_PORTS = 64 };
 
 static long sys3(long n, long a, long b, long c) {
@@ -22,11 +27,20 @@ static int put_decimal(char *out, unsigned long v) {
   return n;
 }
 
-static void reply_errno(long err) {
-  char line[24] = "error ";
-  int n = 6 + put_decimal(line + 6, (unsigned long)-err);
-  line[n++] = '\n';
-  sys3(SYS_write, 1, (long)line, n);
+static char reply[LINE_MAX + 32];
+
+// Answers "<word> <line>" and, for an error, " <errno>".
+static void answer(const char *word, const char *s, int len, long err) {
+  int n = 0;
+  while (*word) reply[n++] = *word++;
+  reply[n++] = ' ';
+  for (int i = 0; i < len; i++) reply[n++] = s[i];
+  if (err) {
+    reply[n++] = ' ';
+    n += put_decimal(reply + n, (unsigned long)-err);
+  }
+  reply[n++] = '\n';
+  sys3(SYS_write, 1, (long)reply, n);
 }
 
 static int is_digits(const char *s, int len) {
@@ -35,17 +49,16 @@ static int is_digits(const char *s, int len) {
   return len > 0;
 }
 
-// One line: decimal seconds since the epoch, nothing else (22 = EINVAL otherwise).
+// One line: decimal seconds since the epoch, nothing else (the caller checked the digits).
 static void set_clock(const char *s, int len) {
   struct { long long sec, nsec; } ts = { 0, 0 };
-  if (len > 19 || !is_digits(s, len)) {
-    reply_errno(-22);
+  if (len > 19) {
+    answer("error", s, len, -22);
     return;
   }
   for (int i = 0; i < len; i++) ts.sec = ts.sec * 10 + (s[i] - '0');
   long err = sys3(SYS_clock_settime64, CLOCK_REALTIME, (long)&ts, 0);
-  if (err) reply_errno(err);
-  else sys3(SYS_write, 1, (long)"ok\n", 3);
+  answer(err ? "error" : "ok", s, len, err);
 }
 
 static const char *skip_field(const char *p, const char *end) {
@@ -88,7 +101,7 @@ static char table[4096];
 static void list_ports(void) {
   long fd = sys3(SYS_open, (long)"/proc/net/tcp", 0, 0);
   if (fd < 0) {
-    reply_errno(fd);
+    answer("error", "ports", 5, fd);
     return;
   }
   port_count = 0;
@@ -97,7 +110,7 @@ static void list_ports(void) {
     long got = sys3(SYS_read, fd, (long)(table + have), (long)(sizeof table - (unsigned)have));
     if (got < 0) {
       sys3(SYS_close, fd, 0, 0);
-      reply_errno(got);
+      answer("error", "ports", 5, got);
       return;
     }
     if (got == 0) break;
@@ -125,9 +138,24 @@ static void list_ports(void) {
   sys3(SYS_write, 1, (long)line, n);
 }
 
-static void handle(const char *s, int len) {
-  if (len == 5 && s[0] == 'p' && s[1] == 'o' && s[2] == 'r' && s[3] == 't' && s[4] == 's') list_ports();
-  else set_clock(s, len);
+static int is_word(const char *s, int len, const char *word) {
+  int i = 0;
+  for (; i < len && word[i]; i++)
+    if (s[i] != word[i]) return 0;
+  return i == len && !word[i];
+}
+
+static void handle(char *s, int len) {
+  if (is_word(s, len, "ports")) list_ports();
+  else if (is_word(s, len, "sync")) {
+    sys3(SYS_sync, 0, 0, 0);
+    answer("ok", s, len, 0);
+  } else if (is_digits(s, len)) set_clock(s, len);
+  else {
+    // The newline that ended the line goes along with it.
+    long err = sys3(SYS_write, 3, (long)s, len + 1);
+    if (err < 0) answer("error", s, len, err);
+  }
 }
 
 void _start(void) {
@@ -145,7 +173,7 @@ void _start(void) {
     }
     // A line longer than the buffer is dropped as an error; a partial line waits for the rest.
     if (start == 0 && have == (int)sizeof buf) {
-      reply_errno(-22);
+      answer("error", "-", 1, -22);
       have = 0;
     } else {
       for (int i = start; i < have; i++) buf[i - start] = buf[i];

@@ -13,9 +13,7 @@ done
 cp -a "$here/files/." "$root/"
 cp -a "$IN_UML_KERNEL/modules/lib/modules" "$root/lib/"
 cp "$IN_BENCH_TOOL/umlab-bench" "$root/usr/bin/umlab-bench"
-# Freestanding, as umlab-bench: it needs gcc-multilib only, and no libc in the image.
-gcc -m32 -static -nostdlib -ffreestanding -fno-pic -no-pie -fno-stack-protector -fno-asynchronous-unwind-tables \
-  -O2 -Wall -Wextra -Werror -Wl,--build-id=none -s -o "$root/usr/sbin/umlab-clockd" "$here/umlab-clockd.c"
+cp "$IN_CLOCKD/umlab-clockd" "$root/usr/sbin/umlab-clockd"
 find "$root" -exec touch -h -d @1735689600 {} +
 export E2FSPROGS_FAKE_TIME=1735689600
 mkfs.ext4 -q -F -L umlab-root -U 6d6c6162-0000-4000-8000-726f6f746673 -E hash_seed=6d6c6162-0000-4000-8000-000000000001,root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0 \
