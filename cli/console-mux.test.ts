@@ -107,12 +107,12 @@ describe.skipIf(missing !== undefined)("UML's xterm consoles as mux channels (um
     });
   };
   const umlabTerms = async (): Promise<string[]> => {
-    const { stdout } = await run("ps", ["-eo", "pid=,args="]);
+    const { stdout } = await run("ps", ["-ww", "-eo", "pid=,args="]);
     return stdout.split("\n").filter((line) => line.includes(`${dir}/umlab-term`));
   };
-  /** UML's processes and umlab-terms from this test (UML's command line names the test's folder). */
+  /** UML's processes and umlab-terms from this test (UML's command line names the test's folder, late: -ww). */
   const ours = async (): Promise<string[]> => {
-    const { stdout } = await run("ps", ["-eo", "pid=,args="]);
+    const { stdout } = await run("ps", ["-ww", "-eo", "pid=,args="]);
     return stdout.split("\n").filter((line) => line.includes(`${dir}/`) && !line.includes(" ps -eo"));
   };
   const mconsole = async (command: string): Promise<string> => {
@@ -256,14 +256,15 @@ describe.skipIf(missing !== undefined)("UML's xterm consoles as mux channels (um
     const sock = path.join(dir, "mux.sock");
     await rename(sock, `${sock}.away`);
     try {
-      const failed = await uml?.run("echo nope > /dev/tty6 2>/dev/null; echo status=$?; dmesg | grep -E 'xterm|rcv_fd' | tail -n 3");
+      // Shorter than the test's own limit, so a UML that never answers fails with its console's last words.
+      const failed = await uml?.run("echo nope > /dev/tty6 2>/dev/null; echo status=$?; dmesg | grep -E 'xterm|rcv_fd' | tail -n 3", 60_000);
       expect(failed).toMatch(/status=[1-9]/);
       expect(failed).toMatch(/xterm_open : os_rcv_fd failed/);
       expect(channelTitled(/^Virtual Console #6 /)).toBeUndefined();
     } finally {
       await rename(`${sock}.away`, sock);
     }
-    await uml?.run("echo six-is-back > /dev/tty6");
+    await uml?.run("echo six-is-back > /dev/tty6", 60_000);
     const con6 = await until("OPEN for con6", () => channelTitled(/^Virtual Console #6 \(native-/));
     await until("output on con6", () => output(con6).includes("six-is-back"));
   });
@@ -272,7 +273,7 @@ describe.skipIf(missing !== undefined)("UML's xterm consoles as mux channels (um
     const live = [...consoles].filter(([, c]) => !c.closed).map(([ch]) => ch);
     expect(live.length).toBeGreaterThanOrEqual(2);
     // In the background, so the shell answers before UML goes.
-    await uml?.run("(sleep 1; halt -f) >/dev/null 2>&1 &");
+    await uml?.run("(sleep 1; halt -f) >/dev/null 2>&1 &", 60_000);
     await until("CLOSE for every console", () => live.every((ch) => consoles.get(ch)?.closed));
     await expect.poll(umlabTerms, { timeout: 30_000, interval: 100 }).toEqual([]);
   });

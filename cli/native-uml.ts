@@ -2,7 +2,7 @@
 // floor, and a real Linux peer for the network stack's tests.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
@@ -28,7 +28,8 @@ export interface NativeUmlOptions {
  */
 export async function startNativeUml(kernel: string, rootImage: string, options: NativeUmlOptions = {}): Promise<NativeUml> {
   const dir = await mkdtemp(path.join(tmpdir(), "umlab-native-"));
-  const args = [`umid=native-${process.pid}-${randomBytes(3).toString("hex")}`, `mem=${options.mem ?? "64M"}`, `ubd0=${path.join(dir, "cow")},${rootImage}`, "root=/dev/ubda", "rw", "con=null", "con0=fd:0,fd:1", "ssl=null", "quiet", ...(options.args ?? [])];
+  const umid = `native-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const args = [`umid=${umid}`, `mem=${options.mem ?? "64M"}`, `ubd0=${path.join(dir, "cow")},${rootImage}`, "root=/dev/ubda", "rw", "con=null", "con0=fd:0,fd:1", "ssl=null", "quiet", ...(options.args ?? [])];
   // UML keeps its umid folder under $HOME/.uml and its memory file in $TMPDIR.
   const child = spawn("script", ["-qfec", [kernel, ...args].join(" "), "/dev/null"], {
     env: { ...process.env, ...options.env, HOME: dir, TMPDIR: "/dev/shm", TERM: "linux" },
@@ -58,7 +59,11 @@ export async function startNativeUml(kernel: string, rootImage: string, options:
     if (!exited) {
       child.stdin.write("halt\n");
       await Promise.race([exit, new Promise((r) => setTimeout(r, 30_000))]);
-      if (!exited) child.kill("SIGKILL");
+      if (!exited) {
+        // A UML that did not halt outlives script(1) and spins on its hung-up console: end its processes too.
+        await killProcessesWith(`umid=${umid}`);
+        child.kill("SIGKILL");
+      }
     }
     await rm(dir, { recursive: true, force: true });
   };
@@ -83,4 +88,18 @@ export async function startNativeUml(kernel: string, rootImage: string, options:
     },
     close,
   };
+}
+
+/** SIGKILLs every process whose command line has `word` as one of its arguments. */
+async function killProcessesWith(word: string): Promise<void> {
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const args = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!args.split("\0").includes(word)) continue;
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
 }
