@@ -269,6 +269,25 @@ describe.skipIf(missing !== undefined)("UML's xterm consoles as mux channels (um
     await until("output on con6", () => output(con6).includes("six-is-back"));
   });
 
+  // UML arms its socket only after it has started umlab-term; a message already queued raises no SIGIO.
+  // The fake UML arms 500 ms late, when port-helper's message has long arrived (UML can be that late under
+  // load): without umlab-term's SIGIO reminders it would wait for a keystroke that never comes.
+  it("UML reads the descriptor even when port-helper sends it before UML arms its socket", async () => {
+    const fake = path.join(dir, "fake-uml-xterm");
+    await run("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", fake, path.join(root, "cli", "fake-uml-xterm.c")]);
+    const env = { ...process.env, UMLAB_MUX_SOCKET: path.join(dir, "mux.sock"), PATH: `${dir}/bin:${process.env.PATH ?? ""}` };
+    const emulator = [path.join(dir, "umlab-term"), "-T", "Virtual Console #9 (late-arming)", "-e"];
+    const { stdout } = await run(fake, [path.join(dir, "late.sock"), "500", "20000", ...emulator], { env });
+    expect(stdout).toMatch(/^descriptor tty=1 pid=[1-9]\d* after=\d+\n$/);
+    const con9 = await until("OPEN for the late console", () => [...consoles].find(([, c]) => c.title === "Virtual Console #9 (late-arming)")?.[0]);
+    await until("CLOSE for the late console", () => consoles.get(con9)?.closed);
+
+    // The refusal umlab-term sends when the mux is down must be read just as well.
+    const refused = await run(fake, [path.join(dir, "late.sock"), "500", "20000", ...emulator], { env: { ...env, UMLAB_MUX_SOCKET: path.join(dir, "no-mux.sock") } });
+    expect(refused.stdout).toMatch(/^no descriptor after=\d+\n$/);
+    expect(refused.stderr).toMatch(/cannot reach the console mux/);
+  });
+
   it("halting UML closes every console", async () => {
     const live = [...consoles].filter(([, c]) => !c.closed).map(([ch]) => ch);
     expect(live.length).toBeGreaterThanOrEqual(2);

@@ -18,6 +18,11 @@
  * When the mux cannot be reached, umlab-term says so on stderr and exits 1. If the command is UML's
  * port-helper, it first sends UML's socket a message without a descriptor: UML's xterm_open waits for
  * one with no timeout, and this makes it fail ("os_rcv_fd failed") instead of hanging the console open.
+ *
+ * UML 6.1 arms that socket (O_ASYNC, epoll) only after it has started this program, and a message that
+ * is already queued then raises no SIGIO: xterm_open would wait for some other I/O interrupt, a keystroke
+ * or a packet. So until UML has taken the message (it unlinks the socket, or SIGKILLs this process),
+ * umlab-term sends UML a SIGIO now and then; a spare one only makes UML poll its descriptors.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,13 +35,19 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_TITLE 1024
+/* How long umlab-term reminds UML of a message it has not taken; UML in v86 under load is slow, not this slow. */
+#define NUDGE_LIMIT_MS 60000
 
 static volatile sig_atomic_t stop_signal;
+/* The UML that started this program, when the command is its port-helper: the process to remind. */
+static pid_t uml_pid;
 
 static void on_stop(int sig) { stop_signal = sig; }
 
@@ -53,6 +64,39 @@ static const char *uml_socket_of(char **cmd)
 		if (strcmp(cmd[i], "-uml-socket") == 0)
 			return cmd[i + 1];
 	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Sends UML a SIGIO now and then while its socket is still there and `child` (0: none) runs, so that a
+ * message UML's xterm_open missed is read (header comment). Returns early on a stop signal.
+ */
+static void nudge_uml(const char *socket_path, pid_t child)
+{
+	struct stat st;
+	siginfo_t info;
+	long waited = 0, step = 50;
+
+	if (uml_pid <= 1 || socket_path == NULL)
+		return;
+	while (waited < NUDGE_LIMIT_MS && !stop_signal) {
+		sleep_ms(step);
+		waited += step;
+		if (lstat(socket_path, &st) < 0 || getppid() != uml_pid)
+			return;
+		info.si_pid = 0;
+		if (child > 0 && (waitid(P_PID, child, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid != 0))
+			return;
+		kill(uml_pid, SIGIO);
+		if (step < 1000)
+			step *= 2;
+	}
 }
 
 /* Wakes UML's xterm_open with a message that carries no descriptor, so it gives up on this console. */
@@ -72,6 +116,8 @@ static void fail_uml_wait(char **cmd)
 	if (sendto(fd, &pid, sizeof(pid), 0, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		fprintf(stderr, "umlab-term: could not tell UML at %s: %s\n", path, strerror(errno));
 	close(fd);
+	/* UML answers this message by SIGKILLing this process; until then, make sure it reads it. */
+	nudge_uml(path, 0);
 }
 
 static void die(char **cmd, const char *fmt, const char *arg, int err)
@@ -160,6 +206,8 @@ int main(int argc, char **argv)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		return 1;
+	if (uml_socket_of(cmd) != NULL)
+		uml_pid = parent;
 	if (path == NULL || *path == '\0')
 		path = "/run/umlab-mux.sock";
 	snprintf(title_buf, sizeof(title_buf), "%s", title);
@@ -220,6 +268,7 @@ int main(int argc, char **argv)
 		waitpid(child, NULL, 0);
 		die(cmd, "cannot run %s", cmd[0], child_errno);
 	}
+	nudge_uml(uml_socket_of(cmd), child);
 
 	for (;;) {
 		pid_t r;
