@@ -5,9 +5,10 @@ import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type { ArtifactSource } from "../workers/core/artifacts.ts";
-import { Machine, type MachineEvents, type MachineStart, type NetworkAdapter } from "../workers/core/machine.ts";
+import { Machine, type MachineEvents, type MachineStart, type NetworkAdapter, type WasmLoader } from "../workers/core/machine.ts";
 import { NetStack } from "../workers/net/stack.ts";
 import { nodeTcpConnector } from "./node-tcp.ts";
+import { wasmLoader } from "../workers/core/wasm-loader.ts";
 import { createStateDisk, releaseBacking } from "../workers/core/state-disk.ts";
 import type { PersistentOverlay } from "../workers/disk/persistent-overlay.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "../workers/core/manifest.ts";
@@ -46,6 +47,13 @@ export function v86WasmPath(): string {
   return path.join(path.dirname(require.resolve("v86")), "v86.wasm");
 }
 
+/** v86's wasm from the npm package, compiled once per process, as the worker compiles its copy once. */
+let v86Loader: WasmLoader | undefined;
+
+export function v86WasmLoader(): WasmLoader {
+  return (v86Loader ??= wasmLoader(readFile(v86WasmPath()).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))));
+}
+
 export interface NodeMachineOptions {
   /** "snapshot" restores the pre-booted state when the images have one for the kernel; default "cold". */
   start?: "cold" | "snapshot";
@@ -55,6 +63,8 @@ export interface NodeMachineOptions {
   network?: NetworkAdapter;
   /** Saved states carry the rootfs disk's image (for the pre-booted snapshot). */
   carryRootDisk?: boolean;
+  /** Default: the npm package's v86.wasm (v86WasmLoader). */
+  wasm?: WasmLoader;
 }
 
 export function createNodeMachine(imagesDir: string, manifest: ImageManifest, kernel: KernelFlavour, verbose: boolean, events: MachineEvents, options: NodeMachineOptions = {}): Machine {
@@ -69,5 +79,5 @@ export function createNodeMachine(imagesDir: string, manifest: ImageManifest, ke
     network = stack;
   }
   const carryRootDisk = options.carryRootDisk ?? false;
-  return new Machine({ manifest, kernel, verbose, start, stateDisk, network, carryRootDisk, source: new FileArtifactSource(imagesDir), wasm: v86WasmPath() }, events);
+  return new Machine({ manifest, kernel, verbose, start, stateDisk, network, carryRootDisk, source: new FileArtifactSource(imagesDir), wasm: options.wasm ?? v86WasmLoader() }, events);
 }

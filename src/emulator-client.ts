@@ -34,6 +34,30 @@ export interface ClientEvents {
   failed(message: string): void;
 }
 
+function newWorker(): Worker {
+  return new Worker(new URL("../workers/emulator.worker.ts", import.meta.url), { type: "module", name: "umlab-emulator" });
+}
+
+function loadFailure(e: Event): string {
+  // A module worker that fails to load fires a bare Event with no message.
+  return e instanceof ErrorEvent && e.message ? `${e.message}${e.filename ? ` (${e.filename}:${e.lineno})` : ""}` : "The emulator worker script failed to load.";
+}
+
+/** A worker started before the page built its UI, waiting for the first client. */
+let early: { worker: Worker; failure: string | undefined } | undefined;
+
+/**
+ * Starts the emulator worker now. Its script (with v86) takes 0.1-0.2 s to arrive and evaluate; started
+ * first, that overlaps building the page instead of following it. The first EmulatorClient adopts it.
+ */
+export function startEmulatorWorker(): void {
+  if (early) return;
+  const entry: { worker: Worker; failure: string | undefined } = { worker: newWorker(), failure: undefined };
+  // Kept for the client: a load error can come before it listens.
+  entry.worker.addEventListener("error", (e) => (entry.failure ??= loadFailure(e)));
+  early = entry;
+}
+
 export class EmulatorClient implements ToolkitApi {
   private readonly worker: Worker;
   private readonly api: Comlink.Remote<EmulatorApi>;
@@ -45,11 +69,12 @@ export class EmulatorClient implements ToolkitApi {
   private booting = false;
 
   constructor(private readonly events: ClientEvents) {
-    this.worker = new Worker(new URL("../workers/emulator.worker.ts", import.meta.url), { type: "module", name: "umlab-emulator" });
-    this.worker.addEventListener("error", (e) => {
-      // A module worker that fails to load fires a bare Event with no message.
-      this.fail(e instanceof ErrorEvent && e.message ? `${e.message}${e.filename ? ` (${e.filename}:${e.lineno})` : ""}` : "The emulator worker script failed to load.");
-    });
+    const adopted = early;
+    early = undefined;
+    this.worker = adopted?.worker ?? newWorker();
+    this.worker.addEventListener("error", (e) => this.fail(loadFailure(e)));
+    // After the constructor: the app takes this client as its own first.
+    if (adopted?.failure !== undefined) queueMicrotask(() => this.fail(adopted.failure ?? ""));
     this.worker.addEventListener("messageerror", () => this.fail("A message from the emulator worker could not be decoded."));
     this.api = Comlink.wrap<EmulatorApi>(this.worker);
 

@@ -2,6 +2,13 @@
 import "@xterm/xterm/css/xterm.css";
 import "./styles.css";
 import { App } from "./app.ts";
+import { startEmulatorWorker } from "./emulator-client.ts";
+
+try {
+  startEmulatorWorker();
+} catch {
+  // The first client makes its own worker, and reports what stops it.
+}
 
 try {
   const app = new App();

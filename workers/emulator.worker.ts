@@ -4,6 +4,7 @@ import * as Comlink from "comlink";
 import wasmGzUrl from "virtual:v86-wasm-gz";
 import { ArtifactError, loadVerified, type ArtifactSource } from "./core/artifacts.ts";
 import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStart, type WasmLoader } from "./core/machine.ts";
+import { wasmLoader } from "./core/wasm-loader.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "./core/manifest.ts";
 import { backingPath, createStateDisk, releaseBacking, STATE_BLOCK_SIZE, stateDiskSize, type BackingFile } from "./core/state-disk.ts";
 import { ZeroBlockStore } from "./disk/block-store.ts";
@@ -93,12 +94,17 @@ class HttpArtifactSource implements ArtifactSource {
   }
 }
 
-async function openArtifactCache(): Promise<Cache | undefined> {
-  try {
-    return typeof caches === "undefined" ? undefined : await caches.open(ARTIFACT_CACHE);
-  } catch {
-    return undefined;
-  }
+/** Opened once per worker (from its start: opening took tens of milliseconds before the first download). */
+let artifactCache: Promise<Cache | undefined> | undefined;
+
+function openArtifactCache(): Promise<Cache | undefined> {
+  return (artifactCache ??= (async () => {
+    try {
+      return typeof caches === "undefined" ? undefined : await caches.open(ARTIFACT_CACHE);
+    } catch {
+      return undefined;
+    }
+  })());
 }
 
 interface Running {
@@ -139,9 +145,13 @@ class EmulatorWorker implements EmulatorApi {
     const wasm = v86Wasm();
     await this.stop();
     const lab = options.lab ?? "default";
+    const store = this.store();
+    // Read while the manifest is fetched: neither needs the other.
+    const overlay = store ? store.loadOverlay(lab).then((o) => ({ stored: o }), (err: unknown) => ({ error: storageErrorText(err) })) : undefined;
+    overlay?.catch(() => undefined);
     let manifest: ImageManifest;
     try {
-      const response = await fetch(options.manifestUrl, { cache: "no-cache" });
+      const response = await fetchManifest(options.manifestUrl);
       if (!response.ok) {
         return { ok: false, error: { kind: "manifest-missing", message: `No images at ${options.manifestUrl} (HTTP ${response.status}). Build them with: npm run images` } };
       }
@@ -150,18 +160,11 @@ class EmulatorWorker implements EmulatorApi {
       return { ok: false, error: { kind: "manifest-invalid", message: errorText(err) } };
     }
     const source = new HttpArtifactSource(new URL(options.manifestUrl));
-    const store = this.store();
     const wantsPersistence = (options.persistence ?? "persistent") === "persistent";
 
-    let stored: StoredOverlay | undefined;
-    let storageError = this.storeError;
-    if (store) {
-      try {
-        stored = await store.loadOverlay(lab);
-      } catch (err) {
-        storageError = storageErrorText(err);
-      }
-    }
+    const loaded = await overlay;
+    const stored: StoredOverlay | undefined = loaded && "stored" in loaded ? loaded.stored : undefined;
+    const storageError = loaded && "error" in loaded ? loaded.error : this.storeError;
 
     // A COW made for another release's backing image must never boot against this one.
     if (stored && stored.meta.backingSha256 !== manifest.artifacts.rootfs.sha256) {
@@ -573,7 +576,7 @@ class EmulatorWorker implements EmulatorApi {
   }
 
   private async rebasedOnRelease(release: ImageManifest, cow: PersistentOverlay, rootBlocks: ReadonlyMap<number, Uint8Array>): Promise<PersistentOverlay> {
-    const source = new HttpArtifactSource(new URL("/images/manifest.json", self.location.origin));
+    const source = new HttpArtifactSource(new URL(MANIFEST_URL));
     const rootfs = new SparseImage(zstdDecompress(await loadVerified(source, "rootfs", release.artifacts.rootfs, () => undefined)));
     const { extents, size } = release.backing;
     const pristine = new ExtentFile(rootfs, extents, size);
@@ -657,7 +660,7 @@ class EmulatorWorker implements EmulatorApi {
 
   private async currentManifest(): Promise<ImageManifest | undefined> {
     try {
-      const response = await fetch(new URL("/images/manifest.json", self.location.origin), { cache: "no-cache" });
+      const response = await fetch(MANIFEST_URL, { cache: "no-cache" });
       return response.ok ? parseManifest(await response.json()) : undefined;
     } catch {
       return undefined;
@@ -699,24 +702,42 @@ function toSessionInfo(meta: SessionMeta, overlay: OverlayMeta | undefined): Ses
   };
 }
 
+/** The page's manifest, where the page and the worker's own calls look for it. */
+const MANIFEST_URL = new URL("/images/manifest.json", self.location.origin).toString();
+/** How long a manifest fetched at the worker's start may stand in for the first boot's own fetch. */
+const PREFETCH_FRESH_MS = 10_000;
+
+/** Fetched as the worker starts, before the page (still building its UI) asks for a boot. */
+let manifestPrefetch: { url: string; at: number; response: Promise<Response> } | undefined;
+
+function prefetchManifest(): void {
+  const response = fetch(MANIFEST_URL, { cache: "no-cache" });
+  response.catch(() => undefined);
+  manifestPrefetch = { url: MANIFEST_URL, at: Date.now(), response };
+}
+
+/** The manifest at `url`: the prefetched response if it is for that URL and recent, else a new fetch. */
+function fetchManifest(url: string): Promise<Response> {
+  const prefetched = manifestPrefetch;
+  manifestPrefetch = undefined;
+  if (prefetched?.url === url && Date.now() - prefetched.at < PREFETCH_FRESH_MS) return prefetched.response;
+  return fetch(url, { cache: "no-cache" });
+}
+
 /** v86's wasm, fetched gzipped (vite.config.ts makes the copy), inflated and compiled once per worker. */
-let v86Module: Promise<WebAssembly.Module> | undefined;
+let v86Loader: WasmLoader | undefined;
 
 function v86Wasm(): WasmLoader {
-  const module = (v86Module ??= (async () => {
-    const response = await fetch(wasmGzUrl);
-    if (!response.ok) throw new Error(`could not fetch the emulator core ${wasmGzUrl} (HTTP ${response.status})`);
-    return WebAssembly.compile(await gunzipIfGzip(new Uint8Array(await response.arrayBuffer())));
-  })());
+  const loader = (v86Loader ??= wasmLoader(
+    (async () => {
+      const response = await fetch(wasmGzUrl);
+      if (!response.ok) throw new Error(`could not fetch the emulator core ${wasmGzUrl} (HTTP ${response.status})`);
+      return gunzipIfGzip(new Uint8Array(await response.arrayBuffer()));
+    })(),
+  ));
   // A failed fetch is tried again by the next boot (Retry).
-  module.catch(() => (v86Module = undefined));
-  const ready = module.then(() => undefined);
-  // Handled by the boot that awaits it; a boot that ends early (e.g. a stale disk) must not leave it unhandled.
-  ready.catch(() => undefined);
-  return {
-    ready,
-    instantiate: async (imports) => (await WebAssembly.instantiate(await module, imports)).exports,
-  };
+  loader.ready.catch(() => (v86Loader = undefined));
+  return loader;
 }
 
 async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array, void, undefined> {
@@ -733,3 +754,7 @@ function errorText(err: unknown): string {
 }
 
 Comlink.expose(new EmulatorWorker());
+// The page's first boot needs these; started here, they overlap the page building its UI.
+prefetchManifest();
+v86Wasm();
+void openArtifactCache();

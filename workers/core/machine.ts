@@ -14,6 +14,7 @@ import { AgentChannel } from "./agent-channel.ts";
 import { releaseBacking, type BackingFile } from "./state-disk.ts";
 import { busOf, cpuProbeOf, fileSystemOf, onVirtioConsoleOutput, virtioConsoleControlQueue, virtioNetReceiveQueue, type V86CpuProbe } from "./v86-internals.ts";
 import { ShareFs } from "./share-fs.ts";
+import { withFreshGuestMemory } from "./fresh-memory.ts";
 
 export type ConsoleId = "uml" | "host";
 export const CONSOLE_IDS: readonly ConsoleId[] = ["uml", "host"];
@@ -81,8 +82,8 @@ export interface MachineOptions {
   start?: MachineStart;
   source: ArtifactSource;
   kernel: KernelFlavour;
-  /** v86's wasm: a path (Node) or URL for v86 to fetch, or a loader (the page fetches a gzipped copy itself). */
-  wasm: string | WasmLoader;
+  /** v86's wasm, compiled by the caller: the page fetches a gzipped copy, Node reads the package's file. */
+  wasm: WasmLoader;
   /** Host RAM in MiB. UML's mem= lives in the host's /dev/shm, so this must exceed it comfortably. */
   hostMemoryMiB?: number;
   /** UML's mem= value, e.g. "64M". */
@@ -273,9 +274,11 @@ export class Machine {
   private async start(bios: Uint8Array, vgaBios: Uint8Array, rootfs: V86Disk, memoryMiB: number, image: Partial<V86Options>): Promise<void> {
     const wasm = this.options.wasm;
     // v86 never reports a failed wasm load (it would wait forever), so a loader's failure ends the boot here.
-    if (typeof wasm !== "string") await wasm.ready;
+    await wasm.ready;
+    // v86 drops initial_state from the options once it has restored it: decide the stage's name first.
+    const restoring = image.initial_state !== undefined;
     const options: V86Options = {
-      ...(typeof wasm === "string" ? { wasm_path: wasm } : { wasm_fn: wasm.instantiate }),
+      wasm_fn: restoring ? async (imports) => withFreshGuestMemory(await wasm.instantiate(imports)) : wasm.instantiate,
       memory_size: memoryMiB * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
       bios: buf(bios),
@@ -295,8 +298,6 @@ export class Machine {
       disable_mouse: true,
       disable_speaker: true,
     };
-    // v86 drops initial_state from the options once it has restored it: decide the stage's name first.
-    const restoring = options.initial_state !== undefined;
     const emulator = new V86(options);
     this.emulator = emulator;
     emulator.add_listener("emulator-started", () => {
