@@ -212,6 +212,7 @@ class EmulatorWorker implements EmulatorApi {
     }
     const reportDisk = (status: OverlayStatus): void => observer.disk?.(status);
     let disk: PersistentOverlay;
+    let created: Promise<void> | undefined;
     try {
       disk = createStateDisk(backing, {
         stored: stored?.blocks,
@@ -224,7 +225,12 @@ class EmulatorWorker implements EmulatorApi {
         meta.blockSize = disk.blockSize;
         meta.byteLength = disk.byteLength;
       }
-      if (persistent && store && meta && !stored) await store.replaceOverlay(meta, manifest, new Map());
+      // Not awaited before the downloads start (it took 30-70 ms of a first visit's restore): IndexedDB runs
+      // it before any commit of this disk, since transactions on one store run in the order they were made.
+      if (persistent && store && meta && !stored) {
+        created = store.replaceOverlay(meta, manifest, new Map());
+        created.catch(() => undefined);
+      }
     } catch (err) {
       return { ok: false, error: { kind: "emulator", message: `cannot prepare the disk: ${errorText(err)}` } };
     }
@@ -287,6 +293,10 @@ class EmulatorWorker implements EmulatorApi {
     this.running = { machine, manifest, lab, kernel, disk, meta, backing, hostMemoryMiB, network, usesStack: options.network?.backend !== "v86-fetch", uml };
     try {
       await machine.boot();
+      if (created) {
+        const failure = await created.then(() => undefined, (err: unknown) => errorText(err));
+        if (failure !== undefined) return { ok: false, error: { kind: "emulator", message: `cannot prepare the disk: ${failure}` } };
+      }
       if (plan.start.kind !== "cold") uml.afterRestore();
       // A restored state brought its own disk blocks, and a fresh disk its COW header: store them now.
       await disk.flush();
@@ -667,6 +677,11 @@ class EmulatorWorker implements EmulatorApi {
     }
   }
 
+  /** Opens the lab database now (idb-keyval opens it as the store is made; a first visit creates it). */
+  openStorage(): void {
+    this.store();
+  }
+
   private store(): LabStore | undefined {
     if (this.storeValue || this.storeError) return this.storeValue;
     try {
@@ -753,8 +768,10 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-Comlink.expose(new EmulatorWorker());
+const emulatorWorker = new EmulatorWorker();
+Comlink.expose(emulatorWorker);
 // The page's first boot needs these; started here, they overlap the page building its UI.
 prefetchManifest();
 v86Wasm();
 void openArtifactCache();
+emulatorWorker.openStorage();
