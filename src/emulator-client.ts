@@ -73,8 +73,9 @@ export class EmulatorClient implements ToolkitApi {
     early = undefined;
     this.worker = adopted?.worker ?? newWorker();
     this.worker.addEventListener("error", (e) => this.fail(loadFailure(e)));
+    const failure = adopted?.failure;
     // After the constructor: the app takes this client as its own first.
-    if (adopted?.failure !== undefined) queueMicrotask(() => this.fail(adopted.failure ?? ""));
+    if (failure !== undefined) queueMicrotask(() => this.fail(failure));
     this.worker.addEventListener("messageerror", () => this.fail("A message from the emulator worker could not be decoded."));
     this.api = Comlink.wrap<EmulatorApi>(this.worker);
 

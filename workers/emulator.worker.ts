@@ -743,15 +743,19 @@ function fetchManifest(url: string): Promise<Response> {
 let v86Loader: WasmLoader | undefined;
 
 function v86Wasm(): WasmLoader {
-  const loader = (v86Loader ??= wasmLoader(
+  if (v86Loader) return v86Loader;
+  const loader = wasmLoader(
     (async () => {
       const response = await fetch(wasmGzUrl);
       if (!response.ok) throw new Error(`could not fetch the emulator core ${wasmGzUrl} (HTTP ${response.status})`);
       return gunzipIfGzip(new Uint8Array(await response.arrayBuffer()));
     })(),
-  ));
+  );
   // A failed fetch is tried again by the next boot (Retry).
-  loader.ready.catch(() => (v86Loader = undefined));
+  loader.ready.catch(() => {
+    if (v86Loader === loader) v86Loader = undefined;
+  });
+  v86Loader = loader;
   return loader;
 }
 
