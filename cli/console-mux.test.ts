@@ -288,6 +288,27 @@ describe.skipIf(missing !== undefined)("UML's xterm consoles as mux channels (um
     expect(refused.stderr).toMatch(/cannot reach the console mux/);
   });
 
+  // UML reads a console's size as it is opened, and its winch thread takes the tty a moment later: the
+  // kernel signals a resize in between to no one (the emulated suite's failure), so the mux must.
+  it("a resize between UML reading the size and its winch thread taking the tty still reaches UML", async () => {
+    const fake = path.join(dir, "fake-uml-xterm");
+    await run("gcc", ["-O2", "-Wall", "-Wextra", "-Werror", "-o", fake, path.join(root, "cli", "fake-uml-xterm.c")]);
+    const title = "Virtual Console #8 (late-winch)";
+    const emulator = [path.join(dir, "umlab-term"), "-T", title, "-e"];
+    const child = spawn(fake, ["--winch", path.join(dir, "winch.sock"), "0", "10000", ...emulator], {
+      env: { ...process.env, UMLAB_MUX_SOCKET: path.join(dir, "mux.sock"), PATH: `${dir}/bin:${process.env.PATH ?? ""}` },
+    });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const channel = await until("OPEN for the late-winch console", () => [...consoles].find(([, c]) => c.title === title)?.[0]);
+    await until("the fake UML reading the console's size", () => stdout.includes("activated 24 80\n"));
+    mux.resize(channel, 100, 30);
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/\nwinch 30 100 after=\d+\n$/);
+    await until("CLOSE for the late-winch console", () => consoles.get(channel)?.closed);
+  });
+
   it("halting UML closes every console", async () => {
     const live = [...consoles].filter(([, c]) => !c.closed).map(([ch]) => ch);
     expect(live.length).toBeGreaterThanOrEqual(2);

@@ -2,13 +2,18 @@
  * fake-uml-xterm: UML 6.1's xterm_open (arch/um/drivers/xterm.c, xterm_kern.c), with a delay put where
  * UML's own can fall under load: between starting the terminal emulator and arming its socket.
  *
- *   fake-uml-xterm <socket path> <arm delay ms> <timeout ms> <emulator> [emulator args...]
+ *   fake-uml-xterm [--winch] <socket path> <arm delay ms> <timeout ms> <emulator> [emulator args...]
  *
  * Like UML it binds a datagram socket, runs `<emulator...> port-helper -uml-socket <socket>`, sets O_ASYNC
  * on the socket and then reads it only when a SIGIO comes. A message queued before the socket was armed
  * raises no SIGIO, so unless someone sends one, the read never happens: the race cli/console-mux.test.ts
  * checks umlab-term for. Prints one line: "descriptor tty=<0|1> pid=<n> after=<ms>", "no descriptor
  * after=<ms>" or "no SIGIO", and ends the emulator (and port-helper) as UML does.
+ *
+ * With --winch it then does what UML's line_activate does with the descriptor: it reads the tty's size
+ * ("activated <rows> <cols>"), waits until someone resizes the tty, and only then starts a winch thread
+ * (here a child) that makes the tty its controlling tty and waits for SIGWINCH: "winch <rows> <cols>
+ * after=<ms>" or "no SIGWINCH". The kernel signalled that resize to no one, so only the mux can.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -50,6 +56,57 @@ static int receive(int sock, int *pid, int *fd)
 	return 0;
 }
 
+/* UML's winch_thread: a new session whose controlling tty is the console, in its foreground, then SIGWINCH. */
+static int winch_thread(int fd, long timeout)
+{
+	struct timespec wait = { .tv_sec = timeout / 1000, .tv_nsec = timeout % 1000 * 1000000L };
+	sigset_t sigs;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	if (setsid() < 0 || ioctl(fd, TIOCSCTTY, 0) < 0 || tcsetpgrp(fd, getpid()) < 0) {
+		perror("fake-uml-xterm: winch thread");
+		return 2;
+	}
+	return sigtimedwait(&sigs, NULL, &wait) == SIGWINCH ? 0 : 1;
+}
+
+/* line_activate, with the resize falling between reading the size and the winch thread taking the tty. */
+static void activate(int fd, long timeout)
+{
+	struct winsize first, now;
+	long started, deadline;
+	pid_t thread;
+	int status;
+
+	if (ioctl(fd, TIOCGWINSZ, &first) < 0) {
+		perror("fake-uml-xterm: TIOCGWINSZ");
+		return;
+	}
+	printf("activated %d %d\n", first.ws_row, first.ws_col);
+	fflush(stdout);
+	deadline = now_ms() + timeout;
+	do {
+		usleep(1000);
+		ioctl(fd, TIOCGWINSZ, &now);
+	} while (now.ws_row == first.ws_row && now.ws_col == first.ws_col && now_ms() < deadline);
+	if (now.ws_row == first.ws_row && now.ws_col == first.ws_col) {
+		printf("no resize\n");
+		return;
+	}
+	started = now_ms();
+	thread = fork();
+	if (thread == 0)
+		_exit(winch_thread(fd, timeout));
+	waitpid(thread, &status, 0);
+	ioctl(fd, TIOCGWINSZ, &now);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		printf("winch %d %d after=%ld\n", now.ws_row, now.ws_col, now_ms() - started);
+	else
+		printf("no SIGWINCH\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -58,9 +115,15 @@ int main(int argc, char **argv)
 	int sock, helper = -1, fd = -1;
 	char **cmd;
 	pid_t emulator;
+	int winch = argc > 1 && strcmp(argv[1], "--winch") == 0;
 
+	if (winch) {
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	if (argc < 5 || strlen(argv[1]) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "usage: fake-uml-xterm <socket path> <arm delay ms> <timeout ms> <emulator> [args...]\n");
+		fprintf(stderr, "usage: fake-uml-xterm [--winch] <socket path> <arm delay ms> <timeout ms> <emulator> [args...]\n");
 		return 2;
 	}
 	delay = atol(argv[2]);
@@ -116,7 +179,10 @@ int main(int argc, char **argv)
 	}
 	if (fd >= 0) {
 		printf("descriptor tty=%d pid=%d after=%ld\n", isatty(fd), helper, now_ms() - armed);
+		fflush(stdout);
 		unlink(addr.sun_path);
+		if (winch)
+			activate(fd, timeout);
 	} else {
 		printf("no descriptor after=%ld\n", now_ms() - armed);
 	}

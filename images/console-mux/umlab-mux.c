@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HEADER 5
@@ -44,6 +45,9 @@
 #define MAX_CLIENTS 8
 #define CHANNEL_QUEUE_MAX (64 * 1024)
 #define DEVICE_QUEUE_HIGH (256 * 1024)
+/* How long a resize nobody was signalled for waits for UML's winch thread to take the tty. */
+#define WINCH_WAIT_MS 30000
+#define WINCH_POLL_MS 100
 
 enum { T_OPEN = 1, T_DATA = 2, T_CLOSE = 3, T_RESIZE = 4, T_LIST = 5 };
 
@@ -59,6 +63,7 @@ struct channel {
 	size_t title_len;
 	struct queue in; /* bytes for the master */
 	int dropped;
+	long winch_until; /* while nonzero, a resize waits for a foreground process group to signal */
 };
 
 static struct channel channels[MAX_CHANNELS];
@@ -84,6 +89,53 @@ static void fatal(const char *what)
 }
 
 static size_t queued(const struct queue *q) { return q->end - q->start; }
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* The slave's foreground process group (TIOCGPGRP on a master answers for its slave); 0 if none. */
+static pid_t foreground(const struct channel *c)
+{
+	pid_t pgrp = 0;
+
+	return ioctl(c->fd, TIOCGPGRP, &pgrp) == 0 && pgrp > 0 ? pgrp : 0;
+}
+
+/*
+ * The kernel signals a resize only to the slave's foreground process group at that moment. UML 6.1
+ * reads a console's size when the console is first opened, then starts a winch thread that makes the
+ * slave its controlling tty a moment later: a resize in between would reach no one, and the console
+ * would keep the old size until the next one. So the mux delivers that SIGWINCH itself once the thread
+ * has taken the tty. Returns whether any resize is still waiting.
+ */
+static int deliver_winches(void)
+{
+	long now = now_ms();
+	int waiting = 0;
+
+	for (int i = 0; i < nchannels; i++) {
+		struct channel *c = &channels[i];
+		pid_t pgrp;
+
+		if (c->fd < 0 || c->winch_until == 0)
+			continue;
+		pgrp = foreground(c);
+		if (pgrp > 0) {
+			kill(-pgrp, SIGWINCH);
+			c->winch_until = 0;
+		} else if (now > c->winch_until) {
+			c->winch_until = 0;
+		} else {
+			waiting = 1;
+		}
+	}
+	return waiting;
+}
 
 static void queue_push(struct queue *q, const void *bytes, size_t n)
 {
@@ -221,6 +273,8 @@ static void handle_frame(unsigned type, unsigned id, const uint8_t *payload, siz
 
 			if (ioctl(c->fd, TIOCSWINSZ, &ws) < 0)
 				fprintf(stderr, "umlab-mux: resizing channel %u: %s\n", id, strerror(errno));
+			/* With a foreground group the kernel has signalled it; without, see deliver_winches. */
+			c->winch_until = foreground(c) > 0 ? 0 : now_ms() + WINCH_WAIT_MS;
 		}
 		return;
 	case T_LIST:
@@ -416,7 +470,7 @@ int main(int argc, char **argv)
 			pfd[n++] = (struct pollfd){ .fd = channels[i].fd,
 						    .events = (reading ? POLLIN : 0) | (queued(&channels[i].in) ? POLLOUT : 0) };
 
-		ready = poll(pfd, n, -1);
+		ready = poll(pfd, n, deliver_winches() ? WINCH_POLL_MS : -1);
 		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
