@@ -138,5 +138,8 @@ export default defineConfig({
   test: {
     include: ["{src,sw,workers,cli,images,scripts,bench}/**/*.test.ts"],
     environment: "node",
+    // A native UML's close() waits up to 30 s for halt before it kills UML: a hook cut short at vitest's
+    // default 10 s left that UML spinning after the run.
+    hookTimeout: 60_000,
   },
 });

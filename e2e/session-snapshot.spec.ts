@@ -6,6 +6,12 @@ test("a fresh visit restores the snapshot to a working UML prompt with the right
   const manifest = await umlab.manifest();
   const snapshot = manifest.snapshots?.lean;
   expect(snapshot, "npm run images ships a lean snapshot").toBeDefined();
+  // The worker starts the downloads as it loads, before the page asks (PrefetchHint): each file still once.
+  const requests = new Map<string, number>();
+  page.context().on("request", (r) => {
+    const file = new URL(r.url()).pathname.replace(/^\/images\//, "");
+    requests.set(file, (requests.get(file) ?? 0) + 1);
+  });
   await page.goto("/");
   await umlab.waitForStage("ready", 60_000);
   expect(await page.evaluate(() => window.umlab?.startKind)).toBe("snapshot");
@@ -15,6 +21,8 @@ test("a fresh visit restores the snapshot to a working UML prompt with the right
   const downloaded = await page.evaluate(() => window.umlab?.downloadedBytes ?? 0);
   const a = manifest.artifacts;
   expect(downloaded).toBe(a.bios.size + a.vgaBios.size + (snapshot?.size ?? 0));
+  for (const file of [a.bios.file, a.vgaBios.file, snapshot?.file ?? "snapshot"]) expect(requests.get(file), `requests for ${file}`).toBe(1);
+  expect(requests.get(a.rootfs.file), "the rootfs disk is in the snapshot").toBeUndefined();
 
   const out = await umlab.run("uml", "echo sum=$((6*7))", /sum=42/);
   expect(out).toContain("sum=42");

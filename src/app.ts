@@ -59,6 +59,7 @@ import {
   kernelFromSearch,
   KERNELS,
   labFromSearch,
+  manifestUrlFor,
   networkBackendFromSearch,
   relayFromSearch,
   urlWithKernel,
@@ -552,7 +553,7 @@ export class App {
     try {
       result = await client.boot(
         {
-          manifestUrl: new URL("/images/manifest.json", location.href).toString(),
+          manifestUrl: manifestUrlFor(location.href),
           kernel,
           lab: this.lab,
           mode,

@@ -17,6 +17,7 @@ import type {
   MconsoleResult,
   MergeResult,
   NetworkStatus,
+  PrefetchHint,
   RestartOptions,
   SaveSessionOptions,
   SessionInfo,
@@ -24,6 +25,7 @@ import type {
   UmlState,
 } from "../workers/api.ts";
 import { errorText } from "./errors.ts";
+import { emulatorWorkerName } from "./options.ts";
 import type { ToolkitApi } from "./toolkit-api.ts";
 
 export interface ClientEvents {
@@ -34,8 +36,8 @@ export interface ClientEvents {
   failed(message: string): void;
 }
 
-function newWorker(): Worker {
-  return new Worker(new URL("../workers/emulator.worker.ts", import.meta.url), { type: "module", name: "umlab-emulator" });
+function newWorker(hint?: PrefetchHint): Worker {
+  return new Worker(new URL("../workers/emulator.worker.ts", import.meta.url), { type: "module", name: emulatorWorkerName(hint) });
 }
 
 function loadFailure(e: Event): string {
@@ -48,11 +50,12 @@ let early: { worker: Worker; failure: string | undefined } | undefined;
 
 /**
  * Starts the emulator worker now. Its script (with v86) takes 0.1-0.2 s to arrive and evaluate; started
- * first, that overlaps building the page instead of following it. The first EmulatorClient adopts it.
+ * first, that overlaps loading and building the page instead of following it. With a hint, the worker also
+ * starts the downloads of the boot the page is about to ask for. The first EmulatorClient adopts it.
  */
-export function startEmulatorWorker(): void {
+export function startEmulatorWorker(hint?: PrefetchHint): void {
   if (early) return;
-  const entry: { worker: Worker; failure: string | undefined } = { worker: newWorker(), failure: undefined };
+  const entry: { worker: Worker; failure: string | undefined } = { worker: newWorker(hint), failure: undefined };
   // Kept for the client: a load error can come before it listens.
   entry.worker.addEventListener("error", (e) => (entry.failure ??= loadFailure(e)));
   early = entry;

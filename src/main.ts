@@ -1,21 +1,18 @@
-// Entry point: styles, the app, the e2e test hook, and a boot as soon as the page loads.
+// Entry point: styles, the emulator worker, then the app. The app (xterm.js and the UI, most of the
+// page's script) is a second chunk, so the worker's script loads while the app's does.
 import "@xterm/xterm/css/xterm.css";
 import "./styles.css";
-import { App } from "./app.ts";
 import { startEmulatorWorker } from "./emulator-client.ts";
+import { prefetchHintFor } from "./options.ts";
 
 try {
-  startEmulatorWorker();
+  startEmulatorWorker(prefetchHintFor(location.href));
 } catch {
   // The first client makes its own worker, and reports what stops it.
 }
 
-try {
-  const app = new App();
-  window.umlab = app.hook;
-  app.start();
-} catch (err) {
-  // Never leave a blank page: say what broke even if the app could not be built.
+/** Never leave a blank page: say what broke even if the app could not be loaded or built. */
+function showStartFailure(err: unknown): never {
   const panel = document.createElement("section");
   panel.className = "error-view";
   panel.dataset.testid = "error-view";
@@ -30,3 +27,5 @@ try {
   document.body.prepend(panel);
   throw err;
 }
+
+import("./app-start.ts").then(({ startApp }) => startApp()).catch(showStartFailure);

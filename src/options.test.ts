@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootModeFromSearch, dohFromSearch, networkBackendFromSearch, relayDnsFromSearch, kernelFromSearch, labFromSearch, relayFromSearch, urlWithKernel, urlWithout, type RelayDefaults } from "./options.ts";
+import { bootModeFromSearch, dohFromSearch, emulatorWorkerName, manifestUrlFor, prefetchHintFor, networkBackendFromSearch, relayDnsFromSearch, kernelFromSearch, labFromSearch, relayFromSearch, urlWithKernel, urlWithout, type RelayDefaults } from "./options.ts";
 
 describe("kernelFromSearch", () => {
   it("defaults to lean", () => {
@@ -157,5 +157,27 @@ describe("relayDnsFromSearch", () => {
       expect(choice.ok).toBe(false);
       if (!choice.ok) expect(choice.message).toContain(bad);
     }
+  });
+});
+
+describe("prefetchHintFor", () => {
+  it("names the boot the page will ask for at once: lab, kernel and the manifest next to the page", () => {
+    expect(prefetchHintFor("http://127.0.0.1:5173/")).toEqual({ manifestUrl: "http://127.0.0.1:5173/images/manifest.json", kernel: "lean", lab: "default", mode: "auto" });
+    expect(prefetchHintFor("http://h/?kernel=debian&lab=week-3#x")).toEqual({ manifestUrl: "http://h/images/manifest.json", kernel: "debian", lab: "week-3", mode: "auto" });
+    expect(manifestUrlFor("http://h/sub/page?x=1")).toBe("http://h/images/manifest.json");
+  });
+
+  it("has none where the page would not boot at once, or would cold boot", () => {
+    expect(prefetchHintFor("http://h/?boot=cold")).toBeUndefined();
+    expect(prefetchHintFor("http://h/?lab=Bad_Name")).toBeUndefined();
+    expect(prefetchHintFor("http://h/?kernel=vmlinux")).toBeUndefined();
+    expect(prefetchHintFor("http://h/?boot=warm")).toBeUndefined();
+    expect(prefetchHintFor("http://h/guest/8080/")).toBeUndefined();
+  });
+
+  it("goes into the worker's name, where the worker reads it as JSON", () => {
+    const hint = { manifestUrl: "http://h/images/manifest.json", kernel: "lean" as const, lab: "default", mode: "auto" as const };
+    expect(emulatorWorkerName(undefined)).toBe("umlab-emulator");
+    expect(emulatorWorkerName(hint)).toBe(`umlab-emulator {"manifestUrl":"http://h/images/manifest.json","kernel":"lean","lab":"default","mode":"auto"}`);
   });
 });

@@ -1,5 +1,6 @@
 // Page options from the URL query: which UML kernel to boot, which lab (disk) to open, how to start.
-import type { KernelFlavour } from "../workers/api.ts";
+import type { KernelFlavour, PrefetchHint } from "../workers/api.ts";
+import { PREVIEW_PREFIX } from "./network-state.ts";
 
 /** Kept in step with KernelFlavour by the `satisfies` below; src/ may not import the worker's runtime list. */
 export const KERNELS = ["lean", "debian"] as const satisfies readonly KernelFlavour[];
@@ -55,6 +56,30 @@ export function bootModeFromSearch(search: string): BootModeChoice {
   if (value === null || value === "" || value === "auto") return { ok: true, mode: "auto" };
   if (value === "cold") return { ok: true, mode: "cold" };
   return { ok: false, value, message: `Unknown boot mode "${value}" in the address (?boot=${value}). Known modes: auto, cold.` };
+}
+
+/** Where the page's images are: the manifest names every artifact relative to itself. */
+export function manifestUrlFor(href: string): string {
+  return new URL("/images/manifest.json", href).toString();
+}
+
+/**
+ * The boot the page will ask for as it opens this address, for the worker's head start
+ * (EmulatorApi.prefetch); undefined when the page would not boot at once, or not from a snapshot or session.
+ */
+export function prefetchHintFor(href: string): PrefetchHint | undefined {
+  const url = new URL(href);
+  if (url.pathname.startsWith(PREVIEW_PREFIX)) return undefined;
+  const lab = labFromSearch(url.search);
+  const kernel = kernelFromSearch(url.search);
+  const mode = bootModeFromSearch(url.search);
+  if (!lab.ok || !kernel.ok || !mode.ok || mode.mode === "cold") return undefined;
+  return { manifestUrl: manifestUrlFor(href), kernel: kernel.kernel, lab: lab.lab, mode: mode.mode };
+}
+
+/** The emulator worker's name, carrying the hint where the worker reads it at once (see PrefetchHint). */
+export function emulatorWorkerName(hint: PrefetchHint | undefined): string {
+  return hint ? `umlab-emulator ${JSON.stringify(hint)}` : "umlab-emulator";
 }
 
 /** The same address with one parameter set, e.g. ?relay=none after a bad VITE_UMLAB_RELAY. */

@@ -226,6 +226,14 @@ export interface LoopbackConnection {
 
 export type ConsolePortMessage = { [K in keyof ConsolePortEvents]: { type: K; data: ConsolePortEvents[K] } }[keyof ConsolePortEvents];
 
+/**
+ * The boot the page expects to ask for, from its address. The page names the emulator worker
+ * `umlab-emulator <this as JSON>` (or just `umlab-emulator`), so the worker can decide from the lab's
+ * records how that boot would start and begin downloading what it needs (a snapshot, or what a resume
+ * needs) before the page has built its UI; boot() then takes those downloads over. Nothing else changes.
+ */
+export type PrefetchHint = Pick<BootOptions, "manifestUrl" | "kernel" | "lab" | "mode">;
+
 export interface EmulatorApi {
   /** Takes one MessagePort per console (transferred); console bytes flow on them, not through RPC. */
   attachConsoles(ports: Record<ConsoleId, MessagePort>): void;

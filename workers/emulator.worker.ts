@@ -3,9 +3,11 @@
 import * as Comlink from "comlink";
 import wasmGzUrl from "virtual:v86-wasm-gz";
 import { ArtifactError, loadVerified, type ArtifactSource } from "./core/artifacts.ts";
-import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, type ConsoleId, type MachineStart, type WasmLoader } from "./core/machine.ts";
+import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, startArtifacts, type ConsoleId, type MachineStart, type WasmLoader } from "./core/machine.ts";
 import { wasmLoader } from "./core/wasm-loader.ts";
-import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact } from "./core/manifest.ts";
+import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact, type ManifestSnapshot } from "./core/manifest.ts";
+import { Prefetches } from "./core/prefetches.ts";
+import { prefetchHintFromName } from "./core/prefetch-hint.ts";
 import { backingPath, createStateDisk, releaseBacking, STATE_BLOCK_SIZE, stateDiskSize, type BackingFile } from "./core/state-disk.ts";
 import { ZeroBlockStore } from "./disk/block-store.ts";
 import { gunzip, gunzipIfGzip, gzip } from "./disk/gzip.ts";
@@ -38,6 +40,7 @@ import type {
   MachineStatus,
   MergeResult,
   NetworkStatus,
+  PrefetchHint,
   SaveSessionOptions,
   SessionInfo,
   StartKind,
@@ -46,6 +49,8 @@ import type {
 /** Sessions kept per lab; the oldest go first. */
 const SESSIONS_KEPT = 5;
 const ARTIFACT_CACHE = "umlab-artifacts-v1";
+/** Artifact downloads prefetch() started, waiting for the boot that reads them. */
+const prefetches = new Prefetches();
 
 /**
  * Fetches artifacts next to the manifest, streaming so the page can show bytes and percent. Each is
@@ -62,6 +67,24 @@ class HttpArtifactSource implements ArtifactSource {
 
   async read(artifact: ManifestArtifact, onProgress: (loaded: number) => void): Promise<Uint8Array> {
     const url = this.url(artifact);
+    const prefetched = prefetches.take(url.toString(), onProgress);
+    if (prefetched) {
+      try {
+        return await prefetched;
+      } catch {
+        // The head start failed: this read tries once more on its own.
+      }
+    }
+    return this.fetchBytes(url, artifact, onProgress);
+  }
+
+  /** Starts reading an artifact for a boot that has not asked yet; its read() takes the download over. */
+  prefetch(artifact: ManifestArtifact): void {
+    const url = this.url(artifact);
+    prefetches.start(url.toString(), (onProgress) => this.fetchBytes(url, artifact, onProgress));
+  }
+
+  private async fetchBytes(url: URL, artifact: ManifestArtifact, onProgress: (loaded: number) => void): Promise<Uint8Array> {
     const cached = await (await openArtifactCache())?.match(url);
     const response = cached ?? (await fetch(url));
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status} for ${url.pathname}`);
@@ -127,6 +150,8 @@ class EmulatorWorker implements EmulatorApi {
   private muxPort: MessagePort | undefined;
   private storeValue: LabStore | undefined;
   private storeError: string | undefined;
+  /** prefetch() deciding and starting its downloads; a boot waits for that, then reads what it started. */
+  private prefetching: Promise<void> | undefined;
 
   attachConsoles(ports: Record<ConsoleId, MessagePort>): void {
     for (const id of CONSOLE_IDS) {
@@ -183,8 +208,11 @@ class EmulatorWorker implements EmulatorApi {
       manifest = release;
     }
 
+    // A head start still deciding would fetch the same artifacts again alongside this boot's own reads.
+    await this.prefetching;
+    this.prefetching = undefined;
     const kernelOf = (session: SessionMeta | undefined): KernelFlavour => session?.kernel ?? options.kernel;
-    const plan = await this.plan(options, manifest, stored, store, lab);
+    const plan = await this.plan(options, manifest, stored?.meta, store, lab);
     if ("error" in plan) return { ok: false, error: { kind: "emulator", message: plan.error } };
     const kernel = kernelOf(plan.session);
     observer.start?.(plan.kind, plan.reason);
@@ -310,56 +338,56 @@ class EmulatorWorker implements EmulatorApi {
     }
   }
 
-  /** Decides how to start; see StartMode in api.ts. */
+  /** Decides how to start (see StartMode in api.ts), and reads a resumed session's state. */
   private async plan(
     options: BootOptions,
     manifest: ImageManifest,
-    stored: StoredOverlay | undefined,
+    meta: OverlayMeta | undefined,
     store: LabStore | undefined,
     lab: string,
   ): Promise<{ kind: StartKind; reason: string; start: MachineStart; session?: SessionMeta; snapshotSha256?: string } | { error: string }> {
+    const choice = await this.choose(options, manifest, meta, store, lab);
+    if (choice.kind !== "resume") return planOf(choice);
+    const { session, reason } = choice;
+    const state = await store?.sessionState(session);
+    if (!state) return planOf(choice.otherwise);
+    return { kind: "resume", reason, start: { kind: "resume", state: await gunzip(state), hostMemoryMiB: session.hostMemoryMiB }, session };
+  }
+
+  /** How a boot with these options starts, from the records alone: a resume's state is read by plan(). */
+  private async choose(options: Pick<BootOptions, "mode" | "kernel">, manifest: ImageManifest, meta: OverlayMeta | undefined, store: LabStore | undefined, lab: string): Promise<StartChoice> {
     const mode = options.mode ?? "auto";
     if (typeof mode === "object") {
+      const gone: SettledChoice = { kind: "error", error: `The saved session ${mode.session} no longer exists.` };
       const session = await store?.findSession(mode.session);
-      const state = session && (await store?.sessionState(session));
-      if (!session || !state) return { error: `The saved session ${mode.session} no longer exists.` };
-      if (session.backingSha256 !== manifest.artifacts.rootfs.sha256) return { error: "That session was saved with another image release and cannot be resumed with this one." };
-      const current = stored?.meta.backing?.file ?? manifest.backing.file;
-      if ((session.backingFile ?? manifest.backing.file) !== current) return { error: "That session was saved before the disk was last merged, so it no longer fits the disk." };
-      if (!fitsDiskLayout(session, stored, manifest)) return { error: "That session was saved by an older umlab, whose disk had another layout, so it cannot be resumed. Your disk itself is kept." };
-      return {
-        kind: "resume",
-        reason: `Resuming the session saved ${new Date(session.savedAt).toLocaleString()}`,
-        start: { kind: "resume", state: await gunzip(state), hostMemoryMiB: session.hostMemoryMiB },
-        session,
-      };
+      if (!session) return gone;
+      if (session.backingSha256 !== manifest.artifacts.rootfs.sha256) return { kind: "error", error: "That session was saved with another image release and cannot be resumed with this one." };
+      const current = meta?.backing?.file ?? manifest.backing.file;
+      if ((session.backingFile ?? manifest.backing.file) !== current) return { kind: "error", error: "That session was saved before the disk was last merged, so it no longer fits the disk." };
+      if (!fitsDiskLayout(session, meta, manifest)) return { kind: "error", error: "That session was saved by an older umlab, whose disk had another layout, so it cannot be resumed. Your disk itself is kept." };
+      return { kind: "resume", reason: `Resuming the session saved ${new Date(session.savedAt).toLocaleString()}`, session, otherwise: gone };
     }
-    if (mode === "cold") return { kind: "cold", reason: "Cold boot, as asked: booting the host kernel and UML (about 15 s).", start: { kind: "cold" } };
+    if (mode === "cold") return { kind: "cold", reason: "Cold boot, as asked: booting the host kernel and UML (about 15 s)." };
 
-    const sessions = stored && store ? await store.listSessions(lab).catch(() => []) : [];
+    const sessions = meta && store ? await store.listSessions(lab).catch(() => []) : [];
     const newest = sessions[0];
-    if (newest && stored && newest.overlayId === stored.meta.id && newest.generation === stored.meta.generation && newest.backingSha256 === manifest.artifacts.rootfs.sha256 && fitsDiskLayout(newest, stored, manifest)) {
-      const state = await store?.sessionState(newest);
-      if (state) {
-        return {
-          kind: "resume",
-          reason: `Resuming your session saved ${new Date(newest.savedAt).toLocaleString()}`,
-          start: { kind: "resume", state: await gunzip(state), hostMemoryMiB: newest.hostMemoryMiB },
-          session: newest,
-        };
-      }
-    }
     const snapshot = manifest.snapshots?.[options.kernel];
-    const pristine = stored?.meta.pristine;
-    if (snapshot && (!stored || (pristine && pristine.generation === stored.meta.generation))) {
-      return { kind: "snapshot", reason: "Restoring the pre-booted snapshot", start: { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB }, snapshotSha256: snapshot.sha256 };
+    const pristine = meta?.pristine;
+    let otherwise: SettledChoice;
+    if (snapshot && (!meta || (pristine && pristine.generation === meta.generation))) {
+      otherwise = { kind: "snapshot", reason: "Restoring the pre-booted snapshot", snapshot };
+    } else {
+      const why = !snapshot
+        ? `the images have no pre-booted snapshot for the ${options.kernel} kernel`
+        : newest
+          ? "your disk has changes newer than your last saved session"
+          : "your disk has changes and no saved session goes with them";
+      otherwise = { kind: "cold", reason: `Cold boot, because ${why}: booting the host kernel and UML with your disk (about 15 s).` };
     }
-    const why = !snapshot
-      ? `the images have no pre-booted snapshot for the ${options.kernel} kernel`
-      : newest
-        ? "your disk has changes newer than your last saved session"
-        : "your disk has changes and no saved session goes with them";
-    return { kind: "cold", reason: `Cold boot, because ${why}: booting the host kernel and UML with your disk (about 15 s).`, start: { kind: "cold" } };
+    if (newest && meta && newest.overlayId === meta.id && newest.generation === meta.generation && newest.backingSha256 === manifest.artifacts.rootfs.sha256 && fitsDiskLayout(newest, meta, manifest)) {
+      return { kind: "resume", reason: `Resuming your session saved ${new Date(newest.savedAt).toLocaleString()}`, session: newest, otherwise };
+    }
+    return otherwise;
   }
 
   private onCommitted(meta: OverlayMeta): void {
@@ -682,6 +710,32 @@ class EmulatorWorker implements EmulatorApi {
     this.store();
   }
 
+  /** See PrefetchHint. Only a head start: whatever is wrong, boot() finds and reports. */
+  prefetch(hint: PrefetchHint): void {
+    this.prefetching = this.startDownloads(hint).catch(() => undefined);
+  }
+
+  private async startDownloads(hint: PrefetchHint): Promise<void> {
+    const lab = hint.lab ?? "default";
+    const store = this.store();
+    const stored = store?.overlayMeta(lab).catch(() => undefined);
+    const response = await peekManifest(hint.manifestUrl);
+    if (!response.ok) return;
+    const manifest = parseManifest(await response.json());
+    const meta = await stored;
+    // A disk made for another release: the boot asks the user first.
+    if (meta && meta.backingSha256 !== manifest.artifacts.rootfs.sha256) return;
+    const choice = await this.choose(hint, manifest, meta, store, lab);
+    const source = new HttpArtifactSource(new URL(hint.manifestUrl));
+    if (choice.kind === "snapshot") {
+      for (const name of startArtifacts(manifest, hint.kernel, "snapshot", choice.snapshot.rootDiskBytes !== undefined)) source.prefetch(manifest.artifacts[name]);
+      source.prefetch(choice.snapshot);
+    } else if (choice.kind === "resume") {
+      for (const name of startArtifacts(manifest, choice.session.kernel, "resume", false)) source.prefetch(manifest.artifacts[name]);
+    }
+    // A cold boot takes tens of seconds: a head start on its downloads would not be felt.
+  }
+
   private store(): LabStore | undefined {
     if (this.storeValue || this.storeError) return this.storeValue;
     try {
@@ -701,8 +755,19 @@ class EmulatorWorker implements EmulatorApi {
 }
 
 /** A saved state knows the state disk's size (the host kernel read it at boot): it must be this disk's. */
-function fitsDiskLayout(session: SessionMeta, stored: StoredOverlay | undefined, manifest: ImageManifest): boolean {
-  return session.diskBytes === stateDiskSize(stored?.meta.backing ?? releaseBacking(manifest));
+function fitsDiskLayout(session: SessionMeta, meta: OverlayMeta | undefined, manifest: ImageManifest): boolean {
+  return session.diskBytes === stateDiskSize(meta?.backing ?? releaseBacking(manifest));
+}
+
+/** How a boot starts, before a resumed session's state is read; `otherwise` applies if that state is gone. */
+type SettledChoice = { kind: "snapshot"; reason: string; snapshot: ManifestSnapshot } | { kind: "cold"; reason: string } | { kind: "error"; error: string };
+type StartChoice = SettledChoice | { kind: "resume"; reason: string; session: SessionMeta; otherwise: SettledChoice };
+
+function planOf(choice: SettledChoice): { kind: StartKind; reason: string; start: MachineStart; snapshotSha256?: string } | { error: string } {
+  if (choice.kind === "error") return { error: choice.error };
+  if (choice.kind === "cold") return { kind: "cold", reason: choice.reason, start: { kind: "cold" } };
+  const { snapshot } = choice;
+  return { kind: "snapshot", reason: choice.reason, start: { kind: "snapshot", artifact: snapshot, hostMemoryMiB: snapshot.hostMemoryMiB }, snapshotSha256: snapshot.sha256 };
 }
 
 function toSessionInfo(meta: SessionMeta, overlay: OverlayMeta | undefined): SessionInfo {
@@ -735,7 +800,14 @@ function prefetchManifest(): void {
 function fetchManifest(url: string): Promise<Response> {
   const prefetched = manifestPrefetch;
   manifestPrefetch = undefined;
-  if (prefetched?.url === url && Date.now() - prefetched.at < PREFETCH_FRESH_MS) return prefetched.response;
+  if (prefetched?.url === url && Date.now() - prefetched.at < PREFETCH_FRESH_MS) return prefetched.response.then((r) => r.clone());
+  return fetch(url, { cache: "no-cache" });
+}
+
+/** Like fetchManifest, but leaves the prefetched response for the boot. */
+function peekManifest(url: string): Promise<Response> {
+  const prefetched = manifestPrefetch;
+  if (prefetched?.url === url && Date.now() - prefetched.at < PREFETCH_FRESH_MS) return prefetched.response.then((r) => r.clone());
   return fetch(url, { cache: "no-cache" });
 }
 
@@ -779,3 +851,6 @@ prefetchManifest();
 v86Wasm();
 void openArtifactCache();
 emulatorWorker.openStorage();
+// Read from the name at once: a message would wait for the page's main thread, busy building the UI.
+const hint = prefetchHintFromName(self.name, self.location.origin);
+if (hint) emulatorWorker.prefetch(hint);

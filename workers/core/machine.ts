@@ -143,6 +143,16 @@ export function hostCommandLine(backing: BackingFile, uml: UmlLaunch): string {
 const RESIZE_RETRY_MS = 20;
 const NIC_QUEUE_FRAMES = 512;
 const NIC_RETRY_MS = 2;
+
+/**
+ * The manifest's artifacts a start downloads, besides a snapshot's own file. A restored state has the host
+ * kernel, initramfs and UML in its RAM, and a snapshot may carry the rootfs disk too.
+ */
+export function startArtifacts(manifest: ImageManifest, kernel: KernelFlavour, kind: MachineStart["kind"], rootDiskCarried: boolean): ArtifactName[] {
+  if (kind === "cold") return ["bios", "vgaBios", "hostKernel", "hostInitramfs", manifest.kernels[kernel].artifact, "rootfs"];
+  return rootDiskCarried ? ["bios", "vgaBios"] : ["bios", "vgaBios", "rootfs"];
+}
+
 /** Block size of the rootfs disk's overlay (ext4's block size): only a merge writes to it. */
 export const ROOT_BLOCK_SIZE = 4096;
 
@@ -207,15 +217,9 @@ export class Machine {
     const start = this.options.start ?? { kind: "cold" };
     try {
       this.setStage("download");
-      // A restored state has the host kernel, initramfs and UML in its RAM: only the disks and BIOS are
-      // fetched, and not even the rootfs disk when the snapshot carries it (ManifestSnapshot.rootDiskBytes).
+      // ManifestSnapshot.rootDiskBytes: the snapshot carries the rootfs disk.
       const carriedBytes = start.kind === "snapshot" ? start.artifact.rootDiskBytes : undefined;
-      const names: ArtifactName[] =
-        start.kind === "cold"
-          ? ["bios", "vgaBios", "hostKernel", "hostInitramfs", manifest.kernels[kernel].artifact, "rootfs"]
-          : carriedBytes === undefined
-            ? ["bios", "vgaBios", "rootfs"]
-            : ["bios", "vgaBios"];
+      const names = startArtifacts(manifest, kernel, start.kind, carriedBytes !== undefined);
       const downloads: Promise<Uint8Array>[] = names.map((name) => this.download(name, manifest.artifacts[name]));
       if (start.kind === "snapshot") downloads.push(this.download("snapshot", start.artifact));
       const loaded = await Promise.all(downloads);
