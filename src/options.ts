@@ -64,8 +64,8 @@ export function manifestUrlFor(href: string): string {
 }
 
 /**
- * The boot the page will ask for as it opens this address, for the worker's head start
- * (EmulatorApi.prefetch); undefined when the page would not boot at once, or not from a snapshot or session.
+ * The boot the page will ask for as it opens this address, for the worker's head start (see PrefetchHint);
+ * undefined when the page would not boot at once, or would cold boot.
  */
 export function prefetchHintFor(href: string): PrefetchHint | undefined {
   const url = new URL(href);

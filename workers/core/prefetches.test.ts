@@ -59,6 +59,17 @@ describe("Prefetches", () => {
     await expect(prefetches.take("bad", () => undefined)).rejects.toThrow("HTTP 500");
   });
 
+  it("takes progress a fetcher reports before it even returns", async () => {
+    const prefetches = new Prefetches();
+    prefetches.start("a", (onProgress) => {
+      onProgress(7);
+      return Promise.resolve(new Uint8Array(7));
+    });
+    const seen: number[] = [];
+    expect((await prefetches.take("a", (n) => seen.push(n)))?.length).toBe(7);
+    expect(seen).toEqual([7]);
+  });
+
   it("drops a download nobody took within its time", () => {
     vi.useFakeTimers();
     try {

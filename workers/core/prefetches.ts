@@ -6,7 +6,7 @@ type Fetcher = (onProgress: (loaded: number) => void) => Promise<Uint8Array>;
 
 interface Entry {
   bytes: Promise<Uint8Array>;
-  loaded: number;
+  progress: { loaded: number };
   listeners: Set<(loaded: number) => void>;
   expiry: ReturnType<typeof setTimeout>;
 }
@@ -20,21 +20,18 @@ export class Prefetches {
   /** Starts fetching `key` unless it is already waiting for a reader. */
   start(key: string, fetcher: Fetcher): void {
     if (this.entries.has(key)) return;
+    const progress = { loaded: 0 };
     const listeners = new Set<(loaded: number) => void>();
-    const entry: Entry = {
-      loaded: 0,
-      listeners,
-      bytes: fetcher((loaded) => {
-        entry.loaded = loaded;
-        for (const listener of listeners) listener(loaded);
-      }),
-      expiry: setTimeout(() => {
-        if (this.entries.get(key) === entry) this.entries.delete(key);
-      }, this.keepMs),
-    };
+    const bytes = fetcher((loaded) => {
+      progress.loaded = loaded;
+      for (const listener of listeners) listener(loaded);
+    });
     // A failure is the reader's to see; untaken, it is nobody's.
-    entry.bytes.catch(() => undefined);
-    this.entries.set(key, entry);
+    bytes.catch(() => undefined);
+    const expiry = setTimeout(() => {
+      if (this.entries.get(key)?.bytes === bytes) this.entries.delete(key);
+    }, this.keepMs);
+    this.entries.set(key, { bytes, progress, listeners, expiry });
   }
 
   /** The download of `key` if one is waiting: the caller now owns it, and hears its progress from here on. */
@@ -44,7 +41,7 @@ export class Prefetches {
     this.entries.delete(key);
     clearTimeout(entry.expiry);
     entry.listeners.add(onProgress);
-    if (entry.loaded > 0) onProgress(entry.loaded);
+    if (entry.progress.loaded > 0) onProgress(entry.progress.loaded);
     return entry.bytes;
   }
 
