@@ -19,6 +19,8 @@ test("Save session, reload: the page resumes it with the shell's variable still 
   await page.reload();
   await umlab.waitForStage("ready", 60_000);
   expect(await page.evaluate(() => window.umlab?.startKind)).toBe("resume");
+  // The worker read the session and restored it before the page asked.
+  expect(await page.evaluate(() => window.umlab?.preparedEarly)).toBe(true);
   expect(await umlab.capture("echo $LAB_VAR")).toBe(value);
   expect(await umlab.capture("cat /root/with-session")).toBe("disk");
   // The session recorded the network's leases, so the new stack knows UML's address at once (no renewal).

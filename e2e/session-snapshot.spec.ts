@@ -15,6 +15,8 @@ test("a fresh visit restores the snapshot to a working UML prompt with the right
   await page.goto("/");
   await umlab.waitForStage("ready", 60_000);
   expect(await page.evaluate(() => window.umlab?.startKind)).toBe("snapshot");
+  // The worker had restored the snapshot before the page asked, and the boot took that machine over.
+  expect(await page.evaluate(() => window.umlab?.preparedEarly)).toBe(true);
   await expect(page.getByTestId("start-info")).toHaveAttribute("data-kind", "snapshot");
   // The host kernel, initramfs, UML kernel and the rootfs disk are inside the state: they are not downloaded.
   expect(snapshot?.rootDiskBytes, "the snapshot carries the rootfs disk").toBeGreaterThan(0);
@@ -33,6 +35,16 @@ test("a fresh visit restores the snapshot to a working UML prompt with the right
   const hostOut = await umlab.run("host", "echo host=$(date +%s)", /host=\d+\n/);
   const hostNow = Number(/host=(\d+)\n/.exec(hostOut)?.[1]);
   expect(Math.abs(hostNow - Date.now() / 1000)).toBeLessThan(60);
+});
+
+test("a boot that needs another machine than the one the worker prepared gets a fresh one that works", async ({ page }) => {
+  const umlab = umlabPage(page);
+  // v86's own network backend is another NIC set-up than the prepared machine's, so that one is dropped.
+  await page.goto("/?net=v86-fetch&relay=none");
+  await umlab.waitForStage("ready", 60_000);
+  expect(await page.evaluate(() => window.umlab?.startKind)).toBe("snapshot");
+  expect(await page.evaluate(() => window.umlab?.preparedEarly)).toBe(false);
+  expect(await umlab.run("uml", "echo sum=$((6*7))", /sum=42/)).toContain("sum=42");
 });
 
 test("?boot=cold boots the kernels even when a snapshot exists", async ({ page }) => {

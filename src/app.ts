@@ -318,6 +318,7 @@ export class App {
       consoleSize: (id) => this.panes[id].size,
       lab: this.lab,
       startKind: undefined,
+      preparedEarly: false,
       persistence: undefined,
       diskStatus: () => this.usableClient()?.disk() ?? Promise.resolve({ ...NO_DISK }),
       flushDisk: () => this.flushDisk(),
@@ -527,7 +528,7 @@ export class App {
     // The old UML and its extra consoles go with the old machine; their tabs keep the scrollback.
     this.umlState = undefined;
     this.mux.endAll();
-    Object.assign(this.hook, { stage: "idle", stageTimes: {}, bootError: undefined, downloadedBytes: 0, startKind: undefined } satisfies Partial<UmlabTestHook>);
+    Object.assign(this.hook, { stage: "idle", stageTimes: {}, bootError: undefined, downloadedBytes: 0, startKind: undefined, preparedEarly: false } satisfies Partial<UmlabTestHook>);
     this.bootView.reset();
     this.render();
     this.syncControls();
@@ -596,6 +597,7 @@ export class App {
       return;
     }
     this.onStart(result.start, "");
+    this.hook.preparedEarly = result.preparedEarly === true;
     // A cold boot has nothing to restore: the terminals were cleared above.
     const screens = result.start === "cold" ? undefined : result.screens;
     this.gate.release(() => {

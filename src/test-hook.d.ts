@@ -39,6 +39,8 @@ export interface UmlabTestHook {
   lab: string;
   /** How the current boot started, once the worker said; undefined while unknown or before any boot. */
   startKind: StartKind | undefined;
+  /** The last successful boot took over a machine the worker had restored before the page asked (PrefetchHint). */
+  preparedEarly: boolean;
   /** How this tab keeps the disk; undefined until the lab's lock was settled (a second tab asks first). */
   persistence: Persistence | undefined;
   /** The worker's disk status now ({ mode: "none" } without a worker). */

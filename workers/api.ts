@@ -108,7 +108,14 @@ export interface StaleDisk {
 }
 
 export type BootResult =
-  | { ok: true; manifest: ImageManifest; start: StartKind; screens?: Partial<Record<ConsoleId, string>> }
+  | {
+      ok: true;
+      manifest: ImageManifest;
+      start: StartKind;
+      screens?: Partial<Record<ConsoleId, string>>;
+      /** The worker had this machine restored before the call, from the address's PrefetchHint. */
+      preparedEarly?: boolean;
+    }
   | { ok: false; error: BootError };
 
 export interface MachineStatus {
@@ -230,7 +237,9 @@ export type ConsolePortMessage = { [K in keyof ConsolePortEvents]: { type: K; da
  * The boot the page expects to ask for, from its address. The page names the emulator worker
  * `umlab-emulator <this as JSON>` (or just `umlab-emulator`), so the worker can decide from the lab's
  * records how that boot would start and begin downloading what it needs (a snapshot, or what a resume
- * needs) before the page has built its UI; boot() then takes those downloads over. Nothing else changes.
+ * needs) before the page has built its UI, and restores that machine, paused. boot() takes the machine over
+ * when it is the one the boot would make (same images, kernel, lab, stored disk and start), and the
+ * downloads otherwise. Nothing else changes.
  */
 export type PrefetchHint = Pick<BootOptions, "manifestUrl" | "kernel" | "lab" | "mode">;
 

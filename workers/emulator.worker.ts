@@ -3,15 +3,17 @@
 import * as Comlink from "comlink";
 import wasmGzUrl from "virtual:v86-wasm-gz";
 import { ArtifactError, loadVerified, type ArtifactSource } from "./core/artifacts.ts";
-import { CONSOLE_IDS, Machine, ROOT_BLOCK_SIZE, startArtifacts, type ConsoleId, type MachineStart, type WasmLoader } from "./core/machine.ts";
+import { CONSOLE_IDS, ROOT_BLOCK_SIZE, startArtifacts, type ConsoleId } from "./core/machine-basics.ts";
+import type { Machine, MachineStart, NetworkAdapter, WasmLoader } from "./core/machine.ts";
 import { wasmLoader } from "./core/wasm-loader.ts";
 import { parseManifest, type ImageManifest, type KernelFlavour, type ManifestArtifact, type ManifestSnapshot } from "./core/manifest.ts";
 import { Prefetches } from "./core/prefetches.ts";
+import { HeldReports, identityDifferences, LateNetwork, type StartIdentity } from "./core/early-start.ts";
 import { prefetchHintFromName } from "./core/prefetch-hint.ts";
 import { backingPath, createStateDisk, releaseBacking, STATE_BLOCK_SIZE, stateDiskSize, type BackingFile } from "./core/state-disk.ts";
 import { ZeroBlockStore } from "./disk/block-store.ts";
 import { gunzip, gunzipIfGzip, gzip } from "./disk/gzip.ts";
-import { PersistentOverlay, storageErrorText, type OverlayStatus } from "./disk/persistent-overlay.ts";
+import { PersistentOverlay, storageErrorText } from "./disk/persistent-overlay.ts";
 import { CowFormatError, gunzipChunks, importCowFile, readCowFile, sniffGzip } from "./disk/uml-cow.ts";
 import { LabStore, type MergedBacking, type OverlayMeta, type SessionMeta, type StoredOverlay } from "./storage/lab-store.ts";
 import { ExtentFile, rebaseCow } from "./disk/rebase-cow.ts";
@@ -152,6 +154,8 @@ class EmulatorWorker implements EmulatorApi {
   private storeError: string | undefined;
   /** prefetch() deciding and starting its downloads; a boot waits for that, then reads what it started. */
   private prefetching: Promise<void> | undefined;
+  /** The machine prefetch() started for the hinted boot, restored and paused (see prepareEarly). */
+  private prepared: Promise<Prepared | undefined> | undefined;
 
   attachConsoles(ports: Record<ConsoleId, MessagePort>): void {
     for (const id of CONSOLE_IDS) {
@@ -167,7 +171,7 @@ class EmulatorWorker implements EmulatorApi {
 
   async boot(options: BootOptions, observer: BootObserver): Promise<BootResult> {
     // Fetching and compiling the emulator core overlaps with everything up to the artifact downloads.
-    const wasm = v86Wasm();
+    v86Wasm();
     await this.stop();
     const lab = options.lab ?? "default";
     const store = this.store();
@@ -211,10 +215,11 @@ class EmulatorWorker implements EmulatorApi {
     // A head start still deciding would fetch the same artifacts again alongside this boot's own reads.
     await this.prefetching;
     this.prefetching = undefined;
-    const kernelOf = (session: SessionMeta | undefined): KernelFlavour => session?.kernel ?? options.kernel;
-    const plan = await this.plan(options, manifest, stored?.meta, store, lab);
+    const choice = await this.choose(options, manifest, stored?.meta, store, lab);
+    const early = await this.takePrepared(startIdentity(options, manifest, lab, choice, stored?.meta), options);
+    const plan = early ? early.plan : await this.plan(choice, store);
     if ("error" in plan) return { ok: false, error: { kind: "emulator", message: plan.error } };
-    const kernel = kernelOf(plan.session);
+    const kernel = plan.session?.kernel ?? options.kernel;
     observer.start?.(plan.kind, plan.reason);
 
     const persistent = wantsPersistence && store !== undefined && storageError === undefined;
@@ -238,17 +243,24 @@ class EmulatorWorker implements EmulatorApi {
       // The first commit writes the snapshot's disk: until anything else is written, restoring it again is safe.
       meta.pristine = { snapshotSha256: plan.snapshotSha256, kernel, generation: 1 };
     }
-    const reportDisk = (status: OverlayStatus): void => observer.disk?.(status);
+    const reports = early?.reports ?? new HeldReports();
+    reports.listen(observer);
+    const backend = persistent && store && meta ? store.backend(meta, (m) => this.onCommitted(m)) : undefined;
     let disk: PersistentOverlay;
     let created: Promise<void> | undefined;
     try {
-      disk = createStateDisk(backing, {
-        stored: stored?.blocks,
-        generation: meta?.generation ?? 0,
-        backend: persistent && store && meta ? store.backend(meta, (m) => this.onCommitted(m)) : undefined,
-        mode: persistent ? "persistent" : wantsPersistence ? "memory" : "ephemeral",
-        onStatus: reportDisk,
-      });
+      if (early) {
+        disk = early.disk;
+        if (backend) disk.attach(backend);
+      } else {
+        disk = createStateDisk(backing, {
+          stored: stored?.blocks,
+          generation: meta?.generation ?? 0,
+          backend,
+          mode: persistent ? "persistent" : wantsPersistence ? "memory" : "ephemeral",
+          onStatus: (status) => reports.disk(status),
+        });
+      }
       if (meta) {
         meta.blockSize = disk.blockSize;
         meta.byteLength = disk.byteLength;
@@ -263,44 +275,31 @@ class EmulatorWorker implements EmulatorApi {
       return { ok: false, error: { kind: "emulator", message: `cannot prepare the disk: ${errorText(err)}` } };
     }
     if (!persistent && wantsPersistence) disk.detach("memory", storageError ?? "the browser's storage is unavailable");
-    reportDisk(disk.status);
+    reports.disk(disk.status);
 
     const network = new LabNetwork(options.network);
     // The restored guests keep the addresses this state recorded, without renewing their leases.
     const leases = plan.session ? plan.session.leases : plan.kind === "snapshot" ? manifest.snapshots?.[kernel]?.leases : undefined;
     if (leases) network.stack.restoreLeases(leases);
-    // Created right after the machine, which reports to it through this holder.
-    const link: { uml?: UmlControl } = {};
-    const machine = new Machine(
-      {
+    let assembled: Assembled;
+    if (early) {
+      early.network.connect(network.stack);
+      assembled = early;
+    } else {
+      assembled = await this.assemble({
         manifest,
         kernel,
+        plan,
+        stored,
+        backing,
+        disk,
         network: options.network?.backend === "v86-fetch" ? "v86-fetch" : network.stack,
         umlMemory: options.umlMemory,
         source,
-        wasm,
-        stateDisk: disk,
-        backing,
-        rootDiskBlocks: stored?.rootBlocks,
-        start: plan.start,
-      },
-      {
-        stage: (event) => {
-          observer.stage(event);
-          link.uml?.onStage(event);
-        },
-        download: (progress) => observer.download(progress),
-        mux: (bytes) => link.uml?.muxOutput(bytes),
-        umlExited: (status, panic) => link.uml?.onUmlExited(status, panic),
-        umlReady: () => link.uml?.onReady(),
-        instance: (event) => link.uml?.onInstance(event),
-        output: (id, bytes) => {
-          // Transfer, never copy: console output is the hottest path after the CPU itself.
-          const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-          this.ports.get(id)?.postMessage({ type: "output", data: own } satisfies ConsolePortMessage, [own.buffer]);
-        },
-      },
-    );
+        reports,
+      });
+    }
+    const { machine, link } = assembled;
     const hostMemoryMiB = plan.start.kind === "cold" ? 256 : plan.start.hostMemoryMiB;
     const post = (message: ConsoleMuxMessage, transfer: Transferable[] = []): void => this.muxPort?.postMessage(message, transfer);
     const uml = new UmlControl(machine, {
@@ -329,7 +328,8 @@ class EmulatorWorker implements EmulatorApi {
       // A restored state brought its own disk blocks, and a fresh disk its COW header: store them now.
       await disk.flush();
       const screens = plan.session?.screens ?? (plan.kind === "snapshot" ? { uml: manifest.snapshots?.[kernel]?.screen ?? "" } : undefined);
-      return screens ? { ok: true, manifest, start: plan.kind, screens } : { ok: true, manifest, start: plan.kind };
+      const done = { ok: true as const, manifest, start: plan.kind, ...(early ? { preparedEarly: true } : {}) };
+      return screens ? { ...done, screens } : done;
     } catch (err) {
       if (err instanceof ArtifactError) {
         return { ok: false, error: { kind: err.kind === "missing" ? "artifact-missing" : "artifact-corrupt", message: err.message, file: err.file } };
@@ -338,20 +338,104 @@ class EmulatorWorker implements EmulatorApi {
     }
   }
 
-  /** Decides how to start (see StartMode in api.ts), and reads a resumed session's state. */
-  private async plan(
-    options: BootOptions,
-    manifest: ImageManifest,
-    meta: OverlayMeta | undefined,
-    store: LabStore | undefined,
-    lab: string,
-  ): Promise<{ kind: StartKind; reason: string; start: MachineStart; session?: SessionMeta; snapshotSha256?: string } | { error: string }> {
-    const choice = await this.choose(options, manifest, meta, store, lab);
+  /** How to start, as choose() decided, with a resumed session's state read. */
+  private async plan(choice: StartChoice, store: LabStore | undefined): Promise<Plan | { error: string }> {
     if (choice.kind !== "resume") return planOf(choice);
     const { session, reason } = choice;
     const state = await store?.sessionState(session);
     if (!state) return planOf(choice.otherwise);
     return { kind: "resume", reason, start: { kind: "resume", state: await gunzip(state), hostMemoryMiB: session.hostMemoryMiB }, session };
+  }
+
+  /** A machine and where its events go; the console output goes straight to the page's ports. */
+  private async assemble(setup: {
+    manifest: ImageManifest;
+    kernel: KernelFlavour;
+    plan: Plan;
+    stored: StoredOverlay | undefined;
+    backing: BackingFile;
+    disk: PersistentOverlay;
+    network: NetworkAdapter | "v86-fetch";
+    umlMemory: string | undefined;
+    source: ArtifactSource;
+    reports: HeldReports;
+  }): Promise<Assembled> {
+    const { reports } = setup;
+    const { Machine } = await machineModule;
+    // The UML control is made after the machine, which reports to it through this holder.
+    const link: { uml?: UmlControl } = {};
+    const machine = new Machine(
+      {
+        manifest: setup.manifest,
+        kernel: setup.kernel,
+        network: setup.network,
+        umlMemory: setup.umlMemory,
+        source: setup.source,
+        wasm: v86Wasm(),
+        stateDisk: setup.disk,
+        backing: setup.backing,
+        rootDiskBlocks: setup.stored?.rootBlocks,
+        start: setup.plan.start,
+      },
+      {
+        stage: (event) => {
+          reports.stage(event);
+          link.uml?.onStage(event);
+        },
+        download: (progress) => reports.download(progress),
+        mux: (bytes) => link.uml?.muxOutput(bytes),
+        umlExited: (status, panic) => link.uml?.onUmlExited(status, panic),
+        umlReady: () => link.uml?.onReady(),
+        instance: (event) => link.uml?.onInstance(event),
+        output: (id, bytes) => {
+          // Transfer, never copy: console output is the hottest path after the CPU itself.
+          const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+          this.ports.get(id)?.postMessage({ type: "output", data: own } satisfies ConsolePortMessage, [own.buffer]);
+        },
+      },
+    );
+    return { machine, link };
+  }
+
+  /**
+   * Starts, for the boot the page's address asks for, the machine that boot would make, and restores its
+   * state while the page is still building its UI. It waits paused, writing nothing: its disk commits to
+   * nothing and its NIC reaches nothing until a boot takes it over (takePrepared).
+   */
+  private async prepareEarly(hint: PrefetchHint, manifest: ImageManifest, choice: StartChoice, expected: OverlayMeta | undefined, store: LabStore | undefined, source: HttpArtifactSource): Promise<Prepared | undefined> {
+    const lab = hint.lab ?? "default";
+    const stored = expected ? await store?.loadOverlay(lab) : undefined;
+    if (expected && (stored?.meta.id !== expected.id || stored.meta.generation !== expected.generation)) return undefined;
+    const plan = await this.plan(choice, store);
+    if ("error" in plan || plan.kind !== choice.kind) return undefined;
+    const kernel = plan.session?.kernel ?? hint.kernel;
+    const backing = stored?.meta.backing ?? releaseBacking(manifest);
+    const reports = new HeldReports();
+    const disk = createStateDisk(backing, { stored: stored?.blocks, generation: stored?.meta.generation ?? 0, mode: "ephemeral", onStatus: (status) => reports.disk(status) });
+    const network = new LateNetwork();
+    const { machine, link } = await this.assemble({ manifest, kernel, plan, stored, backing, disk, network, umlMemory: undefined, source, reports });
+    machine.prepare().catch(() => undefined);
+    const prepared: Prepared = { identity: startIdentity(hint, manifest, lab, choice, expected), plan, disk, network, reports, machine, link, state: "waiting" };
+    // Nobody took it (the page stopped at a question, or went away): its memory goes back.
+    setTimeout(() => {
+      if (prepared.state !== "waiting") return;
+      prepared.state = "expired";
+      void machine.stop();
+    }, PREPARED_EXPIRY_MS);
+    return prepared;
+  }
+
+  /** The machine prepareEarly made, if it is the one this boot would make; any other is stopped. */
+  private async takePrepared(identity: StartIdentity, options: BootOptions): Promise<Prepared | undefined> {
+    const prepared = await this.prepared?.catch(() => undefined);
+    this.prepared = undefined;
+    if (prepared?.state !== "waiting") return undefined;
+    prepared.state = "taken";
+    // v86's own network backend (the benchmark's peer) is a different NIC set-up. A machine whose
+    // preparation already failed is dropped too: this boot tries on its own.
+    if (options.network?.backend !== "v86-fetch" && prepared.machine.stage !== "error" && identityDifferences(prepared.identity, identity).length === 0) return prepared;
+    await prepared.machine.stop();
+    return undefined;
   }
 
   /** How a boot with these options starts, from the records alone: a resume's state is read by plan(). */
@@ -732,8 +816,12 @@ class EmulatorWorker implements EmulatorApi {
       source.prefetch(choice.snapshot);
     } else if (choice.kind === "resume") {
       for (const name of startArtifacts(manifest, choice.session.kernel, "resume", false)) source.prefetch(manifest.artifacts[name]);
+    } else {
+      // A cold boot takes tens of seconds: a head start on it would not be felt.
+      return;
     }
-    // A cold boot takes tens of seconds: a head start on its downloads would not be felt.
+    this.prepared = this.prepareEarly(hint, manifest, choice, meta, store, source);
+    this.prepared.catch(() => undefined);
   }
 
   private store(): LabStore | undefined {
@@ -759,11 +847,38 @@ function fitsDiskLayout(session: SessionMeta, meta: OverlayMeta | undefined, man
   return session.diskBytes === stateDiskSize(meta?.backing ?? releaseBacking(manifest));
 }
 
+type Plan = { kind: StartKind; reason: string; start: MachineStart; session?: SessionMeta; snapshotSha256?: string };
+
+/** A machine with the holder through which it reports to its UML control, once that exists. */
+interface Assembled {
+  machine: Machine;
+  link: { uml?: UmlControl };
+}
+
+/** A machine prepareEarly started for the boot the page's address asks for. */
+interface Prepared extends Assembled {
+  identity: StartIdentity;
+  plan: Plan;
+  disk: PersistentOverlay;
+  network: LateNetwork;
+  reports: HeldReports;
+  state: "waiting" | "taken" | "expired";
+}
+
+/** How long a prepared machine waits for its boot: past the page's slowest start, short of holding memory for long. */
+const PREPARED_EXPIRY_MS = 60_000;
+
+/** What decides the machine a boot makes (see StartIdentity): the same for a boot and its prepared machine. */
+function startIdentity(options: Pick<BootOptions, "manifestUrl" | "kernel">, manifest: ImageManifest, lab: string, choice: StartChoice, meta: OverlayMeta | undefined): StartIdentity {
+  const start = choice.kind === "snapshot" ? `snapshot ${choice.snapshot.sha256}` : choice.kind === "resume" ? `resume ${choice.session.id}` : choice.kind;
+  return { manifestUrl: options.manifestUrl, inputsHash: manifest.inputsHash, lab, kernel: options.kernel, start, disk: meta ? `${meta.id}@${meta.generation}` : "none" };
+}
+
 /** How a boot starts, before a resumed session's state is read; `otherwise` applies if that state is gone. */
 type SettledChoice = { kind: "snapshot"; reason: string; snapshot: ManifestSnapshot } | { kind: "cold"; reason: string } | { kind: "error"; error: string };
 type StartChoice = SettledChoice | { kind: "resume"; reason: string; session: SessionMeta; otherwise: SettledChoice };
 
-function planOf(choice: SettledChoice): { kind: StartKind; reason: string; start: MachineStart; snapshotSha256?: string } | { error: string } {
+function planOf(choice: SettledChoice): Plan | { error: string } {
   if (choice.kind === "error") return { error: choice.error };
   if (choice.kind === "cold") return { kind: "cold", reason: choice.reason, start: { kind: "cold" } };
   const { snapshot } = choice;
@@ -843,6 +958,13 @@ async function* streamChunks(stream: ReadableStream<Uint8Array>): AsyncGenerator
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * The machine and v86 (two thirds of this worker's code) load as a chunk of their own, started here: the
+ * manifest, the lab's records and the downloads need none of it, so they begin while it loads.
+ */
+const machineModule = import("./core/machine.ts");
+machineModule.catch(() => undefined);
 
 const emulatorWorker = new EmulatorWorker();
 Comlink.expose(emulatorWorker);

@@ -15,9 +15,9 @@ import { releaseBacking, type BackingFile } from "./state-disk.ts";
 import { busOf, cpuProbeOf, fileSystemOf, onVirtioConsoleOutput, virtioConsoleControlQueue, virtioNetReceiveQueue, type V86CpuProbe } from "./v86-internals.ts";
 import { ShareFs } from "./share-fs.ts";
 import { withFreshGuestMemory } from "./fresh-memory.ts";
+import { ROOT_BLOCK_SIZE, startArtifacts, type ConsoleId } from "./machine-basics.ts";
 
-export type ConsoleId = "uml" | "host";
-export const CONSOLE_IDS: readonly ConsoleId[] = ["uml", "host"];
+export { CONSOLE_IDS, ROOT_BLOCK_SIZE, startArtifacts, type ConsoleId } from "./machine-basics.ts";
 
 /** v86's wasm, fetched and compiled by the caller while the artifacts download. */
 export interface WasmLoader {
@@ -144,17 +144,6 @@ const RESIZE_RETRY_MS = 20;
 const NIC_QUEUE_FRAMES = 512;
 const NIC_RETRY_MS = 2;
 
-/**
- * The manifest's artifacts a start downloads, besides a snapshot's own file. A restored state has the host
- * kernel, initramfs and UML in its RAM, and a snapshot may carry the rootfs disk too.
- */
-export function startArtifacts(manifest: ImageManifest, kernel: KernelFlavour, kind: MachineStart["kind"], rootDiskCarried: boolean): ArtifactName[] {
-  if (kind === "cold") return ["bios", "vgaBios", "hostKernel", "hostInitramfs", manifest.kernels[kernel].artifact, "rootfs"];
-  return rootDiskCarried ? ["bios", "vgaBios"] : ["bios", "vgaBios", "rootfs"];
-}
-
-/** Block size of the rootfs disk's overlay (ext4's block size): only a merge writes to it. */
-export const ROOT_BLOCK_SIZE = 4096;
 
 export class Machine {
   private emulator: V86 | undefined;
@@ -176,6 +165,8 @@ export class Machine {
   private readonly stageTimes: Partial<Record<BootStage, number>> = {};
   private size: { cols: number; rows: number } = { cols: 80, rows: 24 };
   private stopped = false;
+  private booted = false;
+  private preparing: Promise<void> | undefined;
   private pendingResize = false;
   private resizeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly nicQueue: Uint8Array[] = [];
@@ -210,9 +201,36 @@ export class Machine {
     return { stage: this.stageValue, kernel: this.options.kernel, umid: this.umid, stageTimes: { ...this.stageTimes } };
   }
 
+  /**
+   * Downloads, boots or restores the machine and, after a restore, sets its clocks. Stage times count
+   * from this call, also when prepare() ran earlier.
+   */
   async boot(): Promise<void> {
-    if (this.stageValue !== "idle") throw new Error(`boot() called twice (machine is ${this.stageValue})`);
+    if (this.booted) throw new Error(`boot() called twice (machine is ${this.stageValue})`);
+    this.booted = true;
     this.startedAt = Date.now();
+    const start = this.options.start ?? { kind: "cold" };
+    await (this.preparing ??= this.load());
+    const emulator = this.emulator;
+    if (this.stopped || !emulator) return;
+    try {
+      await emulator.run();
+      if (start.kind !== "cold") await this.afterRestore();
+    } catch (err) {
+      this.setStage("error", err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+
+  /**
+   * Everything before the emulated CPU runs: the downloads, and v86 set up (a state restored) but paused.
+   * A worker may call it before the page asks for the boot; boot() then only has to run the machine.
+   */
+  prepare(): Promise<void> {
+    return (this.preparing ??= this.load());
+  }
+
+  private async load(): Promise<void> {
     const { manifest, kernel } = this.options;
     const start = this.options.start ?? { kind: "cold" };
     try {
@@ -255,7 +273,6 @@ export class Machine {
       const memoryMiB = start.kind === "cold" ? (this.options.hostMemoryMiB ?? 256) : start.hostMemoryMiB;
       await this.start(bios, vgaBios, rootfs, memoryMiB, image);
       if (pending && !pending.resolved) throw new Error(`the snapshot ${start.kind === "snapshot" ? start.artifact.file : ""} does not carry the root disk its manifest says it does`);
-      if (start.kind !== "cold") await this.afterRestore();
     } catch (err) {
       this.setStage("error", err instanceof Error ? err.message : String(err));
       throw err;
@@ -297,7 +314,8 @@ export class Machine {
       filesystem: {},
       net_device: this.options.network === "v86-fetch" ? { type: "virtio", relay_url: "fetch" } : { type: "virtio" },
       preserve_mac_from_state_image: true,
-      autostart: true,
+      // boot() runs it, so a machine prepared ahead of the page's boot call waits paused.
+      autostart: false,
       disable_keyboard: true,
       disable_mouse: true,
       disable_speaker: true,
@@ -319,7 +337,8 @@ export class Machine {
     this.umlInput = new ConsoleInputPump(emulator, 0);
     this.agentInput = new ConsoleInputPump(emulator, 1);
     this.muxInputPump = new ConsoleInputPump(emulator, 2);
-    await new Promise<void>((resolve) => emulator.add_listener("emulator-ready", () => resolve()));
+    // Sent once v86 has restored any state (its "emulator-ready" comes before the restore).
+    await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
   }
 
   /**

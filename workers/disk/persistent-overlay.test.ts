@@ -152,4 +152,19 @@ describe("PersistentOverlay", () => {
     disk.write(0, new Uint8Array([1]));
     expect(() => disk.rebase(new Map(), next, 5)).toThrow(/in flight/);
   });
+
+  it("attached to a backend later, commits what was written before, at the generation it started with", async () => {
+    const disk = new PersistentOverlay(new ZeroBlockStore(BLOCK * 4), { blockSize: BLOCK, generation: 3 });
+    disk.write(0, new Uint8Array([5]));
+    await disk.flush();
+    expect(disk.status).toMatchObject({ mode: "ephemeral", pending: 1, generation: 3 });
+    const backend = new ManualBackend();
+    disk.attach(backend);
+    expect(disk.status.mode).toBe("persistent");
+    disk.write(BLOCK, new Uint8Array([6]));
+    await flushed(backend, disk);
+    expect(backend.commits.map((c) => [...c.blocks.keys()].sort())).toEqual([[0, 1]]);
+    expect(backend.commits[0]?.generation).toBe(4);
+    expect(disk.status).toMatchObject({ mode: "persistent", pending: 0, generation: 4 });
+  });
 });

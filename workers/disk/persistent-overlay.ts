@@ -168,6 +168,16 @@ export class PersistentOverlay implements BlockStore {
     this.setMode("persistent");
   }
 
+  /**
+   * Starts committing to `backend`: a disk made before the page settled who writes the lab (a machine
+   * prepared ahead of its boot call). Whatever was written before goes into the next commit.
+   */
+  attach(backend: OverlayBackend): void {
+    if (this.committing) throw new Error("cannot attach a backend while a commit runs");
+    this.backend = backend;
+    this.setMode("persistent");
+  }
+
   /** Stops persisting (e.g. the page made this tab read-only); what is stored stays as it is. */
   detach(mode: "memory" | "ephemeral", error?: string): void {
     this.setMode(mode, error);
