@@ -10,7 +10,8 @@ pack() { # pack <dir> <out.cpio.zst>
 }
 
 root="$WORK/host"
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,etc,proc,sys,dev,tmp,run,root,opt/uml/bin}
+# Every mount point rcS needs outside /dev: made here, not by a mkdir at each boot.
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib,etc,proc,sys,dev,tmp,run,root,opt/uml/bin,var/lib/umlab,images,lab}
 cp "$DEBS/busybox-static/bin/busybox" "$root/bin/busybox"
 # glibc and readline for the dynamically linked UML kernels and uml_mconsole (ldconfig paths of Debian i386).
 libdir="$root/lib/i386-linux-gnu"

@@ -1,5 +1,16 @@
 # Shell functions shared by umlab-uml and umlab-agent (sourced, not run).
 
+# UML's loops_per_jiffy, preset: without it every UML boot calibrates its delay loop, spinning for about
+# 30 timer ticks (0.3-0.5 s inside v86). UML's drivers barely use udelay, so what v86 measured will do.
+UML_LPJ=303104
+
+# A fresh umid, <prefix>-<8 hex digits>, in $umid: from the kernel's random UUID with shell builtins only
+# (head | od | tr took four forks, 0.1 s of the host's boot before UML starts).
+new_umid() {
+  read -r uuid </proc/sys/kernel/random/uuid
+  umid=$1-${uuid%%-*}
+}
+
 # The PIDs of every process of the UML whose umid is $1, helpers included.
 uml_pids() {
   for p in /proc/[0-9]*; do
