@@ -4,11 +4,14 @@
 // `-- --quick` runs each figure once instead of three times; `-- --only=restore,micro` picks figures.
 import { chromium, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { get as httpGet } from "node:http";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, preview } from "vite";
 import { buildImages } from "../images/build.ts";
+import { ensureDebianPackages } from "../images/pipeline/packages.ts";
+import { Progress } from "../images/pipeline/progress.ts";
 import type { ImageManifest } from "../workers/core/manifest.ts";
 import type { ConsoleId } from "../workers/api.ts";
 import { markedCommand, NATIVE_PARAMS, outputBetween, runMicro, V86_PARAMS, type MicroResult, type Shell } from "./micro.ts";
@@ -62,6 +65,19 @@ function kindOf(url: string): string {
   return /\.wasm\b/.test(pathname) ? "wasm" : (/\.(js|css)$/.exec(pathname)?.[1] ?? "other");
 }
 
+/** The body bytes a GET of `url` carries on the wire, as compressed as the server sends it to Chromium. */
+function wireBytes(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(url, { headers: { "accept-encoding": "gzip, deflate, br, zstd" } }, (response) => {
+      let bytes = 0;
+      response.on("data", (chunk: Buffer) => (bytes += chunk.length));
+      response.on("end", () => resolve(bytes));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+  });
+}
+
 /** Opens `url` in `context` and measures until the UML shell answers a command. */
 async function visit(context: BrowserContext, url: string): Promise<{ page: Page; sample: StartSample }> {
   const page = await context.newPage();
@@ -69,9 +85,12 @@ async function visit(context: BrowserContext, url: string): Promise<{ page: Page
   const bytesByKind: Record<string, number> = {};
   page.on("requestfinished", (request) => {
     sizes.push(
-      request.sizes().then((s) => {
+      request.sizes().then(async (s) => {
         const kind = kindOf(request.url());
-        bytesByKind[kind] = (bytesByKind[kind] ?? 0) + s.responseBodySize + s.responseHeadersSize;
+        // Chromium reports no body size for a worker's own script (nor the service worker's): those bytes
+        // are measured by fetching the file again from the same server, compressed as the browser gets it.
+        const body = s.responseBodySize > 0 || !request.url().startsWith("http:") ? s.responseBodySize : await wireBytes(request.url()).catch(() => 0);
+        bytesByKind[kind] = (bytesByKind[kind] ?? 0) + body + s.responseHeadersSize;
       }, () => undefined),
     );
   });
@@ -205,6 +224,8 @@ interface Machine {
 }
 
 async function main(): Promise<void> {
+  // A fresh machine has no Chromium yet: the same install as the end-to-end tests' (a no-op when present).
+  if (!process.env.UMLAB_CHROMIUM) await ensureDebianPackages(path.join(root, "e2e", "debian-packages.txt"), new Progress());
   const stepDirs = await buildImages();
   const manifest = JSON.parse(await readFile(path.join(root, "images", "out", "manifest.json"), "utf8")) as ImageManifest;
   const server = await startServer();
