@@ -144,7 +144,6 @@ const RESIZE_RETRY_MS = 20;
 const NIC_QUEUE_FRAMES = 512;
 const NIC_RETRY_MS = 2;
 
-
 export class Machine {
   private emulator: V86 | undefined;
   private stageValue: BootStage = "idle";
