@@ -94,15 +94,20 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       const umlLease = manifest.snapshots?.lean?.leases?.find((lease) => lease.mac === "52:54:00:12:34:56")?.ip;
       expect(umlLease).toMatch(/^10\.0\.2\.\d+$/);
       expect(await say("uml", "ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p'")).toBe(umlLease);
-      // The boot scripts use shell builtins where they can: the hostname came from /etc/hostname by `read`,
-      // and the udhcpc hook records what it applied in a lease file instead of asking ifconfig | grep.
+      // The boot scripts use shell builtins where they can: the hostname came from /etc/hostname by `read`.
       expect(await say("uml", "hostname")).toBe("umlab");
-      expect(await say("uml", "read -r ip _ </run/udhcpc-eth0.lease; echo $ip")).toBe(umlLease);
-      // The hook run by hand as udhcpc runs it when started again: deconfig drops the address (and empties the
-      // lease file), so a bound with the same address must set it again.
-      const hook = "read -r ip router dns _ </run/udhcpc-eth0.lease; export interface=eth0 ip router dns; s=/usr/share/udhcpc/default.script";
+      // fstab's "/." line remounted the root noatime within `mount -a`: reads write nothing to the disk.
+      expect(await say("uml", "grep ' / ' /proc/mounts")).toMatch(/^\/dev\/root \/ ext4 rw,noatime[, ]/);
+      // The lean kernel took the lease itself before init (ip= from the host's umlab-uml), so no udhcpc ran,
+      // and rcS wrote resolv.conf from the DNS servers the kernel lists in /proc/net/pnp.
+      expect(await say("uml", "read -r _ proto </proc/net/pnp; echo $proto; cat /etc/resolv.conf; pidof udhcpc || echo none")).toBe("DHCP nameserver 10.0.2.3 none");
+      // The udhcpc hook run by hand as udhcpc runs it (`udhcpc -i eth0`): deconfig drops the address (and empties
+      // the hook's lease file), so a bound with the same address must set it again, and records it.
+      const hook = `export interface=eth0 ip=${umlLease ?? ""} router=10.0.2.2 dns=10.0.2.3; s=/usr/share/udhcpc/default.script`;
       const addr = "ifconfig eth0 | sed -n 's/.*inet addr:\\([0-9.]*\\).*/\\1/p'";
       expect(await say("uml", `${hook}; $s deconfig; a=$(${addr}); $s bound; echo "[$a]$(${addr})"`)).toBe(`[]${umlLease ?? ""}`);
+      // (ip route ends its line with a space.)
+      expect((await say("uml", "read -r ip _ </run/udhcpc-eth0.lease; echo $ip; ip route | grep ^default")).trim()).toBe(`${umlLease ?? ""} default via 10.0.2.2 dev eth0`);
       // While this host shell is at hand: the boot watchdog's sampler (uml.sh) in the host's own busybox sh.
       // A wedged UML's status has SIGSEGV pending inside a handler (SIGALRM blocked); a healthy one has not.
       const sample = (pending: string, blocked: string): string =>

@@ -23,6 +23,18 @@ test("uname -a in the UML console shows i686 and the UML kernel's release", asyn
   expect(out).toContain(manifest.kernels.lean.release);
 });
 
+test("con0 is root's login shell on its controlling tty: a Ctrl-C typed in the terminal stops a command", async ({ booted }) => {
+  // init starts the shell itself (no getty or login); /etc/profile gives it what login did.
+  expect(await booted.capture("echo $HOME $LOGNAME $TERM ${hostfs-none}; pwd")).toBe("/root root linux none\n/root");
+  // S1 is printed by the shell once sleep is about to run, so the key reaches a tty in cooked mode.
+  await booted.run("uml", "echo S$((0+1)); sleep 600", /\nS1\n/);
+  await booted.page.locator("#term-uml .xterm-helper-textarea").focus();
+  await booted.page.keyboard.press("Control+c");
+  // Only a SIGINT from the tty ends sleep before the 30 s wait is over.
+  await booted.waitForText("uml", /\nS1\n\^C\n?\r?root@umlab:~# $/m);
+  expect(await booted.capture("echo back")).toBe("back");
+});
+
 test("/proc/filesystems in UML lists hostfs", async ({ booted }) => {
   await booted.run("uml", "grep -c hostfs /proc/filesystems; cat /proc/filesystems", /nodev\s+hostfs/);
 });

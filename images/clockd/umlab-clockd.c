@@ -8,10 +8,18 @@
 // Every other line goes on to descriptor 3 (umlab-clock's shell loop, which answers it); without one, the
 // answer is "error <line> 9". Lines are read from descriptor 0 in whole reads (one per line from a tty in
 // canonical mode), not a byte at a time as the shell's `read` does. In UML it reads the clock line (tty1)
-// itself; on the host, umlab-agent sets the host's clock through it.
+// itself, and turns the tty's echo off first (what `stty -echo` did, one exec fewer while UML boots); on the
+// host, umlab-agent sets the host's clock through it.
 // Built freestanding for i386 (no libc, raw int 0x80 system calls), like umlab-bench.
 
-enum { SYS_exit = 1, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6, SYS_sync = 36, SYS_clock_settime64 = 404, CLOCK_REALTIME = 0 };
+enum { SYS_exit = 1, SYS_read = 3, SYS_write = 4, SYS_open = 5, SYS_close = 6, SYS_sync = 36, SYS_ioctl = 54, SYS_clock_settime64 = 404, CLOCK_REALTIME = 0 };
+enum { TCGETS = 0x5401, TCSETS = 0x5402, ECHO = 0x8 };
+
+// The kernel's struct termios for i386 (asm-generic/termbits.h).
+struct kernel_termios {
+  unsigned c_iflag, c_oflag, c_cflag, c_lflag;
+  unsigned char c_line, c_cc[19];
+};
 enum { LINE_MAX = 256, MAX_PORTS = 64 };
 
 static long sys3(long n, long a, long b, long c) {
@@ -161,6 +169,12 @@ static void handle(char *s, int len) {
 void _start(void) {
   char buf[LINE_MAX];
   int have = 0;
+  // A line read back to the writer as its echo would look like an answer. (Not a tty, e.g. a FIFO: nothing to do.)
+  struct kernel_termios tty;
+  if (sys3(SYS_ioctl, 0, TCGETS, (long)&tty) == 0 && (tty.c_lflag & ECHO)) {
+    tty.c_lflag &= ~(unsigned)ECHO;
+    sys3(SYS_ioctl, 0, TCSETS, (long)&tty);
+  }
   for (;;) {
     long got = sys3(SYS_read, 0, (long)(buf + have), (long)(sizeof buf - (unsigned)have));
     if (got <= 0) break;

@@ -42,6 +42,7 @@ pack_kernel() {
   mkdir -p "$dir/opt/uml/$1"
   cp "$2/linux" "$2/release" "$dir/opt/uml/$1/"
   [ ! -e "$2/cow-flush" ] || cp "$2/cow-flush" "$dir/opt/uml/$1/"
+  [ ! -e "$2/ip-config" ] || cp "$2/ip-config" "$dir/opt/uml/$1/"
   pack "$dir" "$OUT/uml-$1.cpio.zst"
 }
 pack_kernel lean "$IN_UML_KERNEL"

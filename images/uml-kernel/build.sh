@@ -22,3 +22,5 @@ cp .config "$OUT/config"
 echo "$release" > "$OUT/release"
 # Tells the host that this kernel's flush reaches its COW file (patches/0001-um-ubd-make-flush-reach-the-cow-file.patch), so it needs no O_SYNC.
 echo "ubd flush syncs the COW file" > "$OUT/cow-flush"
+# Tells the host that this kernel names its vector NIC eth0 and can take its lease itself (ip=, patches/0005).
+echo "ip=:::::eth0:dhcp" > "$OUT/ip-config"

@@ -168,7 +168,7 @@ function checkVector(token: string): Verdict {
   if (!m?.[1]) return refuse(`\`${token}\` is not a vector network device: write vecN:transport=<name>,…, e.g. vec1:transport=tap,ifname=tap1.`);
   const [, number, spec = ""] = m;
   if (!isNumber(number)) return refuse(`\`${token}\`: write the device number without leading zeros.`);
-  if (number === "0") return refuse(`\`${token}\`: vec0 is umlab's network device (renamed eth0 inside UML); use vec1 or higher.`);
+  if (number === "0") return refuse(`\`${token}\`: vec0 is umlab's network device (eth0 inside UML); use vec1 or higher.`);
   const values = new Map<string, string>();
   for (const item of spec.split(",")) {
     const kv = /^([\w]+)=([^=]*)$/.exec(item);
@@ -191,7 +191,7 @@ function checkEth(token: string): Verdict {
   if (!m?.[1]) return refuse(`\`${token}\` is not a network device: write ethN=<transport>,…, e.g. eth1=mcast (UML reads every option starting with "eth" as one).`);
   const [, number, spec = ""] = m;
   if (!isNumber(number)) return refuse(`\`${token}\`: write the device number without leading zeros.`);
-  if (number === "0") return refuse(`\`${token}\`: eth0 is umlab's network device (vec0, renamed eth0 inside UML); use eth1 or higher.`);
+  if (number === "0") return refuse(`\`${token}\`: eth0 is umlab's network device (vec0, eth0 inside UML); use eth1 or higher.`);
   const transport = spec.split(",")[0] ?? "";
   if (!ETH_TRANSPORTS.includes(transport)) return refuse(`\`${token}\`: "${transport}" is not a UML network transport; use one of ${ETH_TRANSPORTS.join(", ")}.`);
   return accept(`\`${token}\` uses UML's legacy network drivers, which UML 6.16 removed; vecN: (the vector driver) is the current form.`);

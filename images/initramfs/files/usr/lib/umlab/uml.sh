@@ -11,6 +11,13 @@ new_umid() {
   umid=$1-${uuid%%-*}
 }
 
+# ip_config <kernel dir> <NIC argument>: in $ip, the kernel's own IP autoconfiguration (its ip-config file,
+# "ip=:::::eth0:dhcp") when the kernel has one and UML gets a NIC; else empty, and UML's rcS runs udhcpc.
+ip_config() {
+  ip=
+  if [ -n "$2" ] && [ -r "$1/ip-config" ]; then read -r ip <"$1/ip-config"; fi
+}
+
 # The PIDs of every process of the UML whose umid is $1, helpers included.
 uml_pids() {
   for p in /proc/[0-9]*; do
