@@ -108,25 +108,27 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       expect(await say("uml", `${hook}; $s deconfig; a=$(${addr}); $s bound; echo "[$a]$(${addr})"`)).toBe(`[]${umlLease ?? ""}`);
       // (ip route ends its line with a space.)
       expect((await say("uml", "read -r ip _ </run/udhcpc-eth0.lease; echo $ip; ip route | grep ^default")).trim()).toBe(`${umlLease ?? ""} default via 10.0.2.2 dev eth0`);
-      // While this host shell is at hand: the boot watchdog's sampler (uml.sh) in the host's own busybox sh.
-      // A wedged UML's status has SIGSEGV pending inside a handler (SIGALRM blocked); a healthy one has not.
+      // While this host shell is at hand: the boot watchdogs' sampler, umlab-watch, in the host. A wedged UML's
+      // status has SIGSEGV pending inside a handler (SIGALRM blocked); a healthy one has not.
+      const once = "/sys/block/sda/stat 0 1";
       const sample = (pending: string, blocked: string): string =>
-        `. /usr/lib/umlab/uml.sh; printf 'Name:\\tlinux\\nSigPnd:\\t${pending}\\nSigBlk:\\t${blocked}\\n' > /tmp/status; in_segv_loop /tmp/status && echo looping || echo fine`;
-      expect(await say("host", sample("0000000000000400", "0000000018003000"))).toBe("looping");
-      expect(await say("host", sample("0000000000000400", "0000000000001000"))).toBe("fine");
-      expect(await say("host", sample("0000000000002000", "0000000018003000"))).toBe("fine");
-      expect(await say("host", ". /usr/lib/umlab/uml.sh; in_segv_loop /proc/$(cat /run/umlab-uml-pid)/status && echo looping || echo fine")).toBe("fine");
-      expect(await say("host", ". /usr/lib/umlab/uml.sh; in_segv_loop /proc/999999/status && echo looping || echo fine")).toBe("fine");
-      // Its progress measure, by builtins: sda's completed reads and UML's voluntary context switches, the
-      // same numbers as the tools give (UML is stopped meanwhile, so neither moves between the two reads).
+        `printf 'Name:\\tlinux\\nSigPnd:\\t${pending}\\nSigBlk:\\t${blocked}\\n' > /tmp/status; umlab-watch /tmp/status ${once}`;
+      expect(await say("host", sample("0000000000000400", "0000000018003000"))).toMatch(/^\d+ - 1$/);
+      expect(await say("host", sample("0000000000000400", "0000000000001000"))).toMatch(/^\d+ - 0$/);
+      expect(await say("host", sample("0000000000002000", "0000000018003000"))).toMatch(/^\d+ - 0$/);
+      // A process that is gone ends it at once, with nothing printed; bad usage is refused.
+      expect(await say("host", `umlab-watch /proc/999999/status ${once}; echo "[$?]"`)).toBe("[0]");
+      expect(await say("host", "umlab-watch /proc/1/status 2>&1; echo \"[$?]\"")).toBe("usage: umlab-watch <status file> <disk stat file> [<interval ms> [<count>]] [2]");
+      // Its counters are the tools' numbers: sda's completed reads and UML's voluntary context switches (UML is
+      // stopped meanwhile, so neither moves between the two reads). Then lines at the interval, count of them.
       const uml = "$(cat /run/umlab-uml-pid)";
       expect(await machine.agentRequest("mconsole stop")).toBe("ok mconsole 0");
-      const byBuiltins = await say("host", `. /usr/lib/umlab/uml.sh; boot_progress ${uml}; echo "$now"`);
-      const byTools = await say("host", `echo "$(awk '{print $1}' /sys/block/sda/stat) $(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' /proc/${uml}/status)"`);
+      const watched = await say("host", `umlab-watch /proc/${uml}/status ${once}`);
+      const byTools = await say("host", `echo "$(awk '{print $1}' /sys/block/sda/stat) $(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' /proc/${uml}/status) 0"`);
       expect(await machine.agentRequest("mconsole go")).toBe("ok mconsole 0");
-      expect(byBuiltins).toMatch(/^\d+ \d+$/);
-      expect(byBuiltins).toBe(byTools);
-      expect(await say("host", ". /usr/lib/umlab/uml.sh; boot_progress 999999; echo \"[$now]\"")).toMatch(/^\[\d+ \]$/);
+      expect(watched).toMatch(/^\d+ \d+ 0$/);
+      expect(watched).toBe(byTools);
+      expect(await say("host", `umlab-watch /proc/${uml}/status /sys/block/sda/stat 100 3 | wc -l`)).toBe("3");
     } finally {
       await machine?.stop();
     }

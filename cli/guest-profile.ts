@@ -1,7 +1,8 @@
-// A guest profiler: where the emulated CPU spends its instructions. v86's main loop calls
-// run_hardware_timers after every batch of about 100,000 instructions; the sampler records the privilege
-// level, address space (CR3) and instruction pointer there, weighted by the instructions since the last
-// sample. Symbol maps from the image build (host-kernel.map, uml-lean.map) name the addresses.
+// A guest profiler: where the emulated CPU spends its instructions, or its wall time. v86's main loop calls
+// run_hardware_timers after every batch of about 100,000 instructions (and while halted); the sampler
+// records the privilege level, address space (CR3) and instruction pointer there, with the instructions and
+// the wall time since the last sample. Symbol maps from the image build (host-kernel.map, uml-lean.map)
+// name the addresses.
 import type { V86CpuProbe } from "../workers/core/v86-internals.ts";
 
 export interface GuestSample {
@@ -10,13 +11,19 @@ export interface GuestSample {
   eip: number;
   /** Instructions executed since the previous sample. */
   instructions: number;
+  /** Wall milliseconds since the previous sample, by v86's clock: cold code runs far slower per instruction. */
+  ms: number;
 }
+
+/** What a report's shares measure. */
+export type ProfileWeight = "instructions" | "wall";
 
 /** Records samples from a CPU while started; attach once, start and stop around what to measure. */
 export class GuestSampler {
   private samples: GuestSample[] = [];
   private running = false;
   private last = 0;
+  private lastNow = 0;
   private probe: V86CpuProbe | undefined;
 
   /** Wraps the CPU's timer hook; later calls are ignored. */
@@ -26,7 +33,7 @@ export class GuestSampler {
     this.last = probe.instruction_counter[0] ?? 0;
     const timers = probe.run_hardware_timers.bind(probe);
     probe.run_hardware_timers = (acpiEnabled, now) => {
-      if (this.running) this.record(probe);
+      if (this.running) this.record(probe, now);
       return timers(acpiEnabled, now);
     };
   }
@@ -40,9 +47,11 @@ export class GuestSampler {
     return this.probe?.instruction_counter[0] ?? 0;
   }
 
-  start(): void {
+  /** `now` is v86's clock (performance.now() in browsers and Node). */
+  start(now = performance.now()): void {
     this.samples = [];
     this.last = this.instructionCounter;
+    this.lastNow = now;
     this.running = true;
   }
 
@@ -51,10 +60,11 @@ export class GuestSampler {
     return this.samples;
   }
 
-  private record(probe: V86CpuProbe): void {
+  private record(probe: V86CpuProbe, now: number): void {
     const counter = probe.instruction_counter[0] ?? 0;
-    this.samples.push({ cpl: probe.cpl[0] ?? 0, cr3: (probe.cr[3] ?? 0) >>> 0, eip: (probe.instruction_pointer[0] ?? 0) >>> 0, instructions: (counter - this.last) >>> 0 });
+    this.samples.push({ cpl: probe.cpl[0] ?? 0, cr3: (probe.cr[3] ?? 0) >>> 0, eip: (probe.instruction_pointer[0] ?? 0) >>> 0, instructions: (counter - this.last) >>> 0, ms: Math.max(0, now - this.lastNow) });
     this.last = counter;
+    this.lastNow = now;
   }
 }
 
@@ -106,18 +116,27 @@ export type GuestPlace =
   /** Every other user-mode program: UML's user processes, the host's shell and agents. */
   | "user programs";
 
-export interface ProfileReport {
+interface Weighed {
   instructions: number;
-  samples: number;
-  byPlace: { place: GuestPlace; instructions: number }[];
-  top: { place: GuestPlace; symbol: string; instructions: number }[];
+  ms: number;
 }
 
+export interface ProfileReport extends Weighed {
+  /** What the shares and the order measure. */
+  weight: ProfileWeight;
+  samples: number;
+  byPlace: ({ place: GuestPlace } & Weighed)[];
+  top: ({ place: GuestPlace; symbol: string } & Weighed)[];
+}
+
+const weighOf = (weight: ProfileWeight) => (w: Weighed): number => (weight === "wall" ? w.ms : w.instructions);
+
 /**
- * Sums the samples by place and symbol. UML's kernel process is the address space with the most user-mode
- * instructions (UML's kernel runs far more than any one of its user processes, each a short-lived host process).
+ * Sums the samples by place and symbol, ordered by `weight`. UML's kernel process is the address space with the
+ * most user-mode instructions (UML's kernel runs far more than any one of its user processes, each a
+ * short-lived host process).
  */
-export function summarize(samples: readonly GuestSample[], maps: { host?: SymbolMap; uml?: SymbolMap }, top = 30): ProfileReport {
+export function summarize(samples: readonly GuestSample[], maps: { host?: SymbolMap; uml?: SymbolMap }, top = 30, weight: ProfileWeight = "instructions"): ProfileReport {
   const userByCr3 = new Map<number, number>();
   for (const s of samples) if (s.cpl === 3) userByCr3.set(s.cr3, (userByCr3.get(s.cr3) ?? 0) + s.instructions);
   let umlCr3: number | undefined;
@@ -125,36 +144,48 @@ export function summarize(samples: readonly GuestSample[], maps: { host?: Symbol
   for (const [cr3, n] of userByCr3) {
     if (n > most) [umlCr3, most] = [cr3, n];
   }
-  const places = new Map<GuestPlace, number>();
-  const symbols = new Map<string, { place: GuestPlace; symbol: string; instructions: number }>();
-  let instructions = 0;
+  const places = new Map<GuestPlace, { place: GuestPlace } & Weighed>();
+  const symbols = new Map<string, { place: GuestPlace; symbol: string } & Weighed>();
+  const total: Weighed = { instructions: 0, ms: 0 };
+  const add = (into: Weighed, s: GuestSample): void => {
+    into.instructions += s.instructions;
+    into.ms += s.ms;
+  };
   for (const s of samples) {
     const place: GuestPlace = s.cr3 === 0 ? "boot" : s.cpl === 0 ? (s.cr3 === umlCr3 ? "host kernel, for UML" : "host kernel, other") : s.cr3 === umlCr3 ? "UML kernel" : "user programs";
-    instructions += s.instructions;
-    places.set(place, (places.get(place) ?? 0) + s.instructions);
+    add(total, s);
+    const byPlace = places.get(place) ?? { place, instructions: 0, ms: 0 };
+    add(byPlace, s);
+    places.set(place, byPlace);
     const map = place === "UML kernel" ? maps.uml : place.startsWith("host kernel") ? maps.host : undefined;
     const symbol = map?.lookup(s.eip) ?? `page ${((s.eip >>> 12) * 4096).toString(16)}`;
     const key = `${place}\0${symbol}`;
-    const entry = symbols.get(key) ?? { place, symbol, instructions: 0 };
-    entry.instructions += s.instructions;
+    const entry = symbols.get(key) ?? { place, symbol, instructions: 0, ms: 0 };
+    add(entry, s);
     symbols.set(key, entry);
   }
+  const weigh = weighOf(weight);
   return {
-    instructions,
+    ...total,
+    weight,
     samples: samples.length,
-    byPlace: [...places].map(([place, n]) => ({ place, instructions: n })).sort((a, b) => b.instructions - a.instructions),
-    top: [...symbols.values()].sort((a, b) => b.instructions - a.instructions).slice(0, top),
+    byPlace: [...places.values()].sort((a, b) => weigh(b) - weigh(a)),
+    top: [...symbols.values()].sort((a, b) => weigh(b) - weigh(a)).slice(0, top),
   };
 }
 
 const percent = (part: number, whole: number): string => `${((100 * part) / Math.max(1, whole)).toFixed(1).padStart(5)} %`;
 
-/** A plain-text report: totals, the share of each place, the top symbols. */
+/** A plain-text report: totals, the share of each place, the top symbols; with wall time, each one's rate. */
 export function formatProfile(title: string, report: ProfileReport, wallMs: number): string {
   const mips = report.instructions / 1e6 / Math.max(0.001, wallMs / 1000);
+  const weigh = weighOf(report.weight);
+  const whole = weigh(report);
+  const rate = (w: Weighed): string => (report.weight === "wall" ? `  ${(w.instructions / 1e3 / Math.max(0.001, w.ms)).toFixed(1).padStart(6)} M/s` : "");
   const lines = [`${title}: ${(report.instructions / 1e6).toFixed(1)} M instructions in ${(wallMs / 1000).toFixed(2)} s (${mips.toFixed(1)} M/s), ${report.samples} samples`];
-  for (const p of report.byPlace) lines.push(`  ${percent(p.instructions, report.instructions)}  ${p.place}`);
+  if (report.weight === "wall") lines.push(`  shares of the ${(report.ms / 1000).toFixed(2)} s between samples, with the instructions per second in each`);
+  for (const p of report.byPlace) lines.push(`  ${percent(weigh(p), whole)}${rate(p)}  ${p.place}`);
   lines.push("  top symbols:");
-  for (const t of report.top) lines.push(`  ${percent(t.instructions, report.instructions)}  ${t.place.padEnd(20)}  ${t.symbol}`);
+  for (const t of report.top) lines.push(`  ${percent(weigh(t), whole)}${rate(t)}  ${t.place.padEnd(20)}  ${t.symbol}`);
   return lines.join("\n");
 }

@@ -95,6 +95,17 @@ describe("umlab CLI", () => {
     expect(command).toMatch(/^\s+[\d.]+ %\s+UML kernel\s+/m);
   }, 240_000);
 
+  it("profile --wall weighs by wall time, with each place's instructions per second", async () => {
+    const r = await umlab(["profile", "--wall", "--top", "5", "--", "umlab-bench syscall 200"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const [, command = ""] = r.stdout.split(/^"umlab-bench syscall 200" in UML: /m);
+    expect(command).toMatch(/^[\d.]+ M instructions in [\d.]+ s .*\n\s+shares of the [\d.]+ s between samples/);
+    expect(command).toMatch(/^\s+[\d.]+ %\s+[\d.]+ M\/s\s+host kernel, for UML$/m);
+    const shares = [...command.matchAll(/^\s+([\d.]+) %\s+[\d.]+ M\/s\s+(?:boot|host kernel, for UML|host kernel, other|UML kernel|user programs)$/gm)].map((m) => Number(m[1]));
+    expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(100, 0);
+  }, 240_000);
+
   it("refuses an unknown --kernel with the choices, before booting", async () => {
     const r = await umlab(["run", "--kernel", "x86_64", "--", "true"]);
     expect(r.code).toBe(2);

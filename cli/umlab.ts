@@ -36,6 +36,7 @@ Options:
   --cold                 boot the kernels instead of restoring the pre-booted snapshot
   --instances N          run: N UMLs in all (1 to 4; default 1), each with its own umid, COW and NIC
   --top N                profile: how many symbols to list (default: 30)
+  --wall                 profile: shares of wall time, not of instructions (cold code runs far slower)
   --verbose              print boot stages on stderr
   -h, --help             this help
 
@@ -70,6 +71,8 @@ interface Options {
   instances: number;
   /** profile: symbols to list. */
   top: number;
+  /** profile: weigh by wall time rather than instructions. */
+  wall: boolean;
 }
 
 class GuestError extends Error {}
@@ -86,6 +89,7 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
       cold: { type: "boolean", default: false },
       instances: { type: "string", default: "1" },
       top: { type: "string", default: "30" },
+      wall: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -102,7 +106,7 @@ function parse(argv: string[]): { command: string; options: Options; rest: strin
   if (instances > 1 && command !== "run") throw new UsageError("--instances goes with run, e.g. umlab run --instances 2 -- ping -c 3 uml2");
   const top = Number(values.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a whole number from 1 up, not "${values.top}"`);
-  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose, cold: values.cold, instances, top } };
+  return { command, rest, options: { kernel: values.kernel, imagesDir: values.images ?? defaultImagesDir(), timeoutMs: timeout * 1000, verbose: values.verbose, cold: values.cold, instances, top, wall: values.wall } };
 }
 
 /** Boots a machine, handing decoded console text to `onText` and stage events to `onStage`. */
@@ -259,12 +263,12 @@ async function runProfile(command: string, options: Options): Promise<number> {
   try {
     if (!sampler.attached) throw new GuestError("this v86 build does not expose the CPU state the profiler reads");
     const startTitle = options.cold ? `cold boot to UML's prompt (${options.kernel})` : `restore to UML's prompt (${options.kernel})`;
-    console.log(formatProfile(startTitle, summarize(sampler.stop(), maps, options.top), Date.now() - started));
+    console.log(formatProfile(startTitle, summarize(sampler.stop(), maps, options.top, options.wall ? "wall" : "instructions"), Date.now() - started));
     if (!command) return 0;
     sampler.start();
     const commandStarted = Date.now();
     const result = await Promise.race([uml.run(command, options.timeoutMs), timeout]);
-    const report = summarize(sampler.stop(), maps, options.top);
+    const report = summarize(sampler.stop(), maps, options.top, options.wall ? "wall" : "instructions");
     process.stdout.write(result.output);
     console.log(formatProfile(`"${command}" in UML`, report, Date.now() - commandStarted));
     return result.status;

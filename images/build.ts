@@ -45,12 +45,13 @@ const steps: Step[] = [
   { name: "bench-tool", dir: "bench-tool", packages: [], after: [], salt: gccVersion, expect: "1 s" },
   { name: "console-mux", dir: "console-mux", packages: [], after: [], salt: gccVersion, expect: "2 s" },
   { name: "clockd", dir: "clockd", packages: [], after: [], salt: gccVersion, expect: "1 s" },
+  { name: "watch", dir: "watch", packages: [], after: [], salt: gccVersion, expect: "1 s" },
   { name: "rootfs", dir: "rootfs", packages: ["busybox-static"], after: ["uml-kernel", "bench-tool", "clockd"], expect: "5 s" },
   {
     name: "initramfs",
     dir: "initramfs",
     packages: ["busybox-static", "libc6", "libreadline8", "libtinfo6", "uml-utilities"],
-    after: ["uml-kernel", "uml-debian", "bench-tool", "console-mux", "clockd"],
+    after: ["uml-kernel", "uml-debian", "bench-tool", "console-mux", "clockd", "watch"],
     expect: "40 s",
   },
 ];

@@ -29,6 +29,8 @@ done
 cp "$IN_BENCH_TOOL/umlab-bench" "$root/usr/bin/umlab-bench"
 # The host agent sets the host's clock through it after a restore (no fork and exec of date).
 cp "$IN_CLOCKD/umlab-clockd" "$root/usr/sbin/umlab-clockd"
+# The boot watchdogs' sampler (umlab-uml, umlab-instance): a few system calls per sample.
+cp "$IN_WATCH/umlab-watch" "$root/usr/sbin/umlab-watch"
 # UML's xterm consoles (conN=xterm): umlab-term, umlab-mux and the port-helper that UML's xterm.c runs.
 cp "$IN_CONSOLE_MUX/umlab-mux" "$IN_CONSOLE_MUX/umlab-term" "$root/usr/bin/"
 mkdir -p "$root/usr/lib/uml"

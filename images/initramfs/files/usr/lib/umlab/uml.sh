@@ -44,29 +44,3 @@ wait_sdb_free() {
   return 1
 }
 
-# in_segv_loop <status file>: true when the process (/proc/<pid>/status) has a SIGSEGV pending while it
-# runs a signal handler (SIGALRM in its blocked set, the mask UML's handlers run with). That is a sample
-# of the boot wedge's fault loop, where UML's SIGSEGV handler faults again and again; the healthy boots
-# we watched never showed it. Builtins only: the watchers sample it twice a second.
-in_segv_loop() {
-  pending= blocked=
-  while read -r key value; do
-    case "$key" in
-      SigPnd:) pending=$value ;;
-      SigBlk:) blocked=$value ;;
-    esac
-  done < "$1" 2>/dev/null
-  [ -n "$pending" ] && [ -n "$blocked" ] && [ $((0x$pending & 0x400)) -ne 0 ] && [ $((0x$blocked & 0x2000)) -ne 0 ]
-}
-
-# boot_progress <pid>: sets $now to "<reads completed on sda> <voluntary context switches of <pid>>", the
-# boot watchdog's measure of progress. Builtins only, no command substitution: the watchdog samples it twice
-# a second while UML boots, and each fork and exec on the host takes emulated CPU from UML.
-boot_progress() {
-  read -r reads _ < /sys/block/sda/stat
-  switches=
-  while read -r key value; do
-    case "$key" in voluntary_ctxt_switches:) switches=$value ;; esac
-  done < "/proc/$1/status" 2>/dev/null
-  now="$reads $switches"
-}
