@@ -12,7 +12,7 @@ import { PersistentOverlay } from "../disk/persistent-overlay.ts";
 import { ConsoleInputPump } from "./input-pump.ts";
 import { AgentChannel } from "./agent-channel.ts";
 import { releaseBacking, type BackingFile } from "./state-disk.ts";
-import { busOf, cpuProbeOf, fileSystemOf, onVirtioConsoleOutput, virtioConsoleControlQueue, virtioNetReceiveQueue, type V86CpuProbe } from "./v86-internals.ts";
+import { busOf, cpuProbeOf, fileSystemOf, jitConfigOf, onJitModule, onVirtioConsoleOutput, setJitConfig, virtioConsoleControlQueue, virtioNetReceiveQueue, type JitConfig, type V86CpuProbe } from "./v86-internals.ts";
 import { ShareFs } from "./share-fs.ts";
 import { withFreshGuestMemory } from "./fresh-memory.ts";
 import { ROOT_BLOCK_SIZE, startArtifacts, type ConsoleId } from "./machine-basics.ts";
@@ -140,6 +140,16 @@ export function hostCommandLine(backing: BackingFile, uml: UmlLaunch): string {
   return words.join(" ");
 }
 
+/**
+ * v86's JIT compiles the guest code that gets hot into wasm modules, and the browser then recompiles their
+ * large functions with its optimizing tier on other threads: 0.3-0.5 s of CPU for each of dozens of modules,
+ * which starve the emulator on a small machine (docs/performance.md, fourteenth round). So:
+ * - a boot or restore runs in v86's interpreter: the JIT is off until the lab is ready (JIT_HELD_STAGES);
+ * - then modules span one page and few extra blocks, so each compiles in a fraction of the time.
+ */
+const JIT_HELD_STAGES: ReadonlySet<BootStage> = new Set(["idle", "download", "bios", "host-kernel", "uml-kernel", "restore"]);
+const JIT_SETTINGS: Omit<JitConfig, "disabled"> = { maxPages: 1, maxExtraBasicBlocks: 10 };
+
 const RESIZE_RETRY_MS = 20;
 const NIC_QUEUE_FRAMES = 512;
 const NIC_RETRY_MS = 2;
@@ -147,6 +157,9 @@ const NIC_RETRY_MS = 2;
 export class Machine {
   private emulator: V86 | undefined;
   private stageValue: BootStage = "idle";
+  /** v86's JIT is off until the boot (or restore) is over. */
+  private jitHeld = false;
+  private jitModuleCount: number | undefined;
   private startedAt = 0;
   private readonly osc = new OscScanner();
   private readonly hostBatch: number[] = [];
@@ -194,6 +207,16 @@ export class Machine {
   /** The emulated CPU for `umlab profile`, from the "bios" or "restore" stage on; undefined before. */
   get cpuProbe(): V86CpuProbe | undefined {
     return this.emulator ? cpuProbeOf(this.emulator) : undefined;
+  }
+
+  /** v86's JIT settings now (undefined before the emulator exists, or if this v86 build hides them). */
+  get jitConfig(): JitConfig | undefined {
+    return this.emulator ? jitConfigOf(this.emulator) : undefined;
+  }
+
+  /** Modules of guest code v86's JIT has compiled since the start (undefined if this v86 build hides them). */
+  get jitModules(): number | undefined {
+    return this.jitModuleCount;
   }
 
   get status(): { stage: BootStage; kernel: KernelFlavour; umid: string | undefined; stageTimes: Partial<Record<BootStage, number>> } {
@@ -338,6 +361,8 @@ export class Machine {
     this.muxInputPump = new ConsoleInputPump(emulator, 2);
     // Sent once v86 has restored any state (its "emulator-ready" comes before the restore).
     await new Promise<void>((resolve) => emulator.add_listener("emulator-loaded", () => resolve()));
+    this.jitHeld = setJitConfig(emulator, { ...JIT_SETTINGS, disabled: 1 });
+    if (onJitModule(emulator, () => (this.jitModuleCount = (this.jitModuleCount ?? 0) + 1))) this.jitModuleCount = 0;
   }
 
   /**
@@ -506,6 +531,10 @@ export class Machine {
     this.stageValue = stage;
     const at = this.startedAt ? Date.now() - this.startedAt : 0;
     this.stageTimes[stage] = at;
+    if (this.jitHeld && !JIT_HELD_STAGES.has(stage) && this.emulator) {
+      setJitConfig(this.emulator, { disabled: 0 });
+      this.jitHeld = false;
+    }
     this.events.stage(detail === undefined ? { stage, at } : { stage, at, detail });
   }
 }

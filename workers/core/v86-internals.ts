@@ -55,6 +55,59 @@ export function fileSystemOf(emulator: V86): V86FileSystem | undefined {
   return fs && typeof fs.SearchPath === "function" ? fs : undefined;
 }
 
+/** v86's JIT settings (its set_jit_config and get_jit_config keys). */
+export interface JitConfig {
+  /** 1: no new code is compiled (code compiled before keeps running). */
+  disabled: number;
+  /** Pages of guest code one compiled wasm module may span (v86's default: 3). */
+  maxPages: number;
+  /** Basic blocks a module may take beyond its entry points (v86's default: 250). */
+  maxExtraBasicBlocks: number;
+}
+
+const JIT_CONFIG_KEYS: Readonly<Record<keyof JitConfig, number>> = { disabled: 0, maxPages: 1, maxExtraBasicBlocks: 3 };
+
+interface JitCpu {
+  set_jit_config(key: number, value: number): void;
+  wm: { exports: { get_jit_config(key: number): number } };
+}
+
+function jitCpuOf(emulator: V86): JitCpu | undefined {
+  const cpu = (emulator as unknown as { v86?: { cpu?: Partial<JitCpu> } }).v86?.cpu;
+  return typeof cpu?.set_jit_config === "function" && typeof cpu.wm?.exports?.get_jit_config === "function" ? (cpu as JitCpu) : undefined;
+}
+
+/** Changes some of v86's JIT settings; false (and nothing changed) if this build has no such calls. */
+export function setJitConfig(emulator: V86, config: Partial<JitConfig>): boolean {
+  const cpu = jitCpuOf(emulator);
+  if (!cpu) return false;
+  for (const [name, value] of Object.entries(config) as [keyof JitConfig, number][]) cpu.set_jit_config(JIT_CONFIG_KEYS[name], value);
+  return true;
+}
+
+/** v86's JIT settings as they are, if this build lets them be read. */
+export function jitConfigOf(emulator: V86): JitConfig | undefined {
+  const cpu = jitCpuOf(emulator);
+  if (!cpu) return undefined;
+  const get = (name: keyof JitConfig): number => cpu.wm.exports.get_jit_config(JIT_CONFIG_KEYS[name]);
+  return { disabled: get("disabled"), maxPages: get("maxPages"), maxExtraBasicBlocks: get("maxExtraBasicBlocks") };
+}
+
+/**
+ * Calls `listener` whenever v86's JIT hands a module of compiled guest code to the browser (its CPU's
+ * codegen_finalize, which v86's wasm calls through the CPU object). False if this build has no such call.
+ */
+export function onJitModule(emulator: V86, listener: () => void): boolean {
+  const cpu = (emulator as unknown as { v86?: { cpu?: { codegen_finalize?: unknown } } }).v86?.cpu;
+  const finalize = cpu?.codegen_finalize;
+  if (!cpu || typeof finalize !== "function") return false;
+  cpu.codegen_finalize = (...args: unknown[]): unknown => {
+    listener();
+    return (finalize as (...a: unknown[]) => unknown).apply(cpu, args);
+  };
+  return true;
+}
+
 /** The CPU state a guest profiler reads: views of v86's wasm memory, and the hook its main loop calls. */
 export interface V86CpuProbe {
   instruction_pointer: ArrayLike<number>;
