@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { markedCommand, outputBetween, parseBenchLine, runMicro, type Shell } from "./micro.ts";
+import { MAX_WARM_ROUNDS, markedCommand, outputBetween, parseBenchLine, runMicro, warmThenMeasure, type BenchLine, type Shell } from "./micro.ts";
 
 describe("parseBenchLine", () => {
   it("reads a report, with or without fsync", () => {
@@ -14,6 +14,37 @@ describe("parseBenchLine", () => {
   it("throws with the output when the program failed", () => {
     expect(() => parseBenchLine("umlab-bench error open 2\n")).toThrow(/error open 2/);
     expect(() => parseBenchLine("sh: umlab-bench: not found")).toThrow(/not found/);
+  });
+});
+
+describe("warmThenMeasure", () => {
+  /** A bench whose rounds take the given ns per op, in order; it records what it was asked to run. */
+  function scripted(perOp: number[]): { bench: (args: string) => Promise<BenchLine>; asked: string[] } {
+    const asked: string[] = [];
+    return {
+      asked,
+      bench: async (args) => {
+        asked.push(args);
+        const ops = Number(args.split(" ")[1]);
+        return { test: "forkexec", ops, ns: ops * (perOp[asked.length - 1] ?? 10) };
+      },
+    };
+  }
+
+  it("warms up in quarter rounds until two in a row agree within 15 %, then measures the full count", async () => {
+    const s = scripted([100, 50, 30, 27, 20]);
+    const r = await warmThenMeasure(s.bench, "forkexec", 40);
+    expect(s.asked).toEqual(["forkexec 10", "forkexec 10", "forkexec 10", "forkexec 10", "forkexec 40"]);
+    expect(r).toEqual({ line: { test: "forkexec", ops: 40, ns: 800 }, firstPerOp: 100, warmRounds: 4 });
+  });
+
+  it("gives up warming after MAX_WARM_ROUNDS rounds that never agree", async () => {
+    const s = scripted([100, 50, 100, 50, 100, 50, 100, 50, 100, 50, 7]);
+    const r = await warmThenMeasure(s.bench, "syscall", 2);
+    expect(r.warmRounds).toBe(MAX_WARM_ROUNDS);
+    expect(s.asked).toHaveLength(MAX_WARM_ROUNDS + 1);
+    expect(s.asked.at(-1)).toBe("syscall 2");
+    expect(s.asked[0]).toBe("syscall 1");
   });
 });
 
@@ -54,7 +85,7 @@ describe("runMicro with umlab-bench built and run natively", { timeout: 60_000 }
     let wrote = false;
     const r = await runMicro(shell, { forkExecs: 5, syscalls: 1000, cpuRounds: 100000, diskMiB: 2, diskFile: path.join(dir, "data") }, { afterWrite: async () => void (wrote = true) });
     expect(wrote).toBe(true);
-    for (const value of [r.forkExecMs, r.syscallUs, r.cpuNsPerRound, r.writeMBps, r.fsyncMs, r.readMBps]) {
+    for (const value of [r.forkExecMs, r.forkExecFirstMs, r.syscallUs, r.cpuNsPerRound, r.writeMBps, r.fsyncMs, r.readMBps]) {
       expect(value).toBeGreaterThan(0);
       expect(Number.isFinite(value)).toBe(true);
     }

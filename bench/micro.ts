@@ -30,7 +30,10 @@ export interface MicroParams {
 }
 
 export interface MicroResult {
+  /** Steady state: measured once warm-up rounds agree (see warmUp). */
   forkExecMs: number;
+  /** The first warm-up round of fork+execs after the start: pages faulted back in, v86's JIT still compiling. */
+  forkExecFirstMs: number;
   syscallUs: number;
   /** Nanoseconds per round of the integer loop. */
   cpuNsPerRound: number;
@@ -54,18 +57,43 @@ export interface MicroHooks {
   afterWrite?: () => Promise<void>;
 }
 
+/** Warm-up rounds of a quarter of the measured count each, until two in a row agree within this share. */
+export const WARM_AGREEMENT = 0.15;
+/** At most this many warm-up rounds, agreeing or not. */
+export const MAX_WARM_ROUNDS = 8;
+
+/**
+ * Runs `test` in rounds of a quarter of `ops` until two rounds in a row agree within WARM_AGREEMENT (at most
+ * MAX_WARM_ROUNDS), then once with `ops`. A machine just restored faults its pages back in on first use, and
+ * v86's JIT compiles the loop's code, which the browser then recompiles on other threads: the measured run
+ * is the steady state after that, on every target alike. Also returns the first round's time per op.
+ */
+export async function warmThenMeasure(bench: (args: string) => Promise<BenchLine>, test: string, ops: number): Promise<{ line: BenchLine; firstPerOp: number; warmRounds: number }> {
+  const quarter = Math.max(1, Math.round(ops / 4));
+  let first: number | undefined;
+  let last: number | undefined;
+  let rounds = 0;
+  while (rounds < MAX_WARM_ROUNDS) {
+    const now = perOp(await bench(`${test} ${quarter}`));
+    rounds++;
+    first ??= now;
+    const agreed = last !== undefined && Math.abs(now - last) <= WARM_AGREEMENT * Math.max(now, last);
+    last = now;
+    if (agreed) break;
+  }
+  return { line: await bench(`${test} ${ops}`), firstPerOp: first ?? 0, warmRounds: rounds };
+}
+
 /**
  * Runs the suite on `shell`. The read follows `sync` and dropping the guest's caches, so it comes from the
  * disk stack rather than the page cache.
  */
 export async function runMicro(shell: Shell, p: MicroParams, hooks: MicroHooks = {}): Promise<MicroResult> {
   const bench = async (args: string): Promise<BenchLine> => parseBenchLine(await shell.run(`umlab-bench ${args}`, 300_000));
-  // A restored machine faults its pages back in on first use: measure the steady state, not that.
-  await bench(`forkexec ${Math.max(1, Math.round(p.forkExecs / 10))}`);
-  const forkExec = await bench(`forkexec ${p.forkExecs}`);
-  const syscall = await bench(`syscall ${p.syscalls}`);
-  const cpu = await bench(`cpu ${p.cpuRounds}`);
-  const result: MicroResult = { forkExecMs: perOp(forkExec) / 1e6, syscallUs: perOp(syscall) / 1e3, cpuNsPerRound: perOp(cpu) };
+  const forkExec = await warmThenMeasure(bench, "forkexec", p.forkExecs);
+  const syscall = await warmThenMeasure(bench, "syscall", p.syscalls);
+  const cpu = await warmThenMeasure(bench, "cpu", p.cpuRounds);
+  const result: MicroResult = { forkExecMs: perOp(forkExec.line) / 1e6, forkExecFirstMs: forkExec.firstPerOp / 1e6, syscallUs: perOp(syscall.line) / 1e3, cpuNsPerRound: perOp(cpu.line) };
   if (p.diskMiB > 0) {
     const write = await bench(`write ${p.diskFile} ${p.diskMiB}`);
     await hooks.afterWrite?.();

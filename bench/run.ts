@@ -252,7 +252,7 @@ async function main(): Promise<void> {
     await figure("resume.lean", () => resume(browser));
     for (let i = 0; i < (wanted("micro") ? runs : 0); i++) {
       const r = await pageMicro(browser);
-      console.log(`micro #${i + 1}: UML fork+exec ${r.uml.forkExecMs.toFixed(1)} ms, syscall ${r.uml.syscallUs.toFixed(1)} µs; host fork+exec ${r.host.forkExecMs.toFixed(1)} ms; tab ${(r.memory.tabRssBytes / 1e6).toFixed(0)} MB RSS`);
+      console.log(`micro #${i + 1}: UML fork+exec ${r.uml.forkExecMs.toFixed(1)} ms (first round ${r.uml.forkExecFirstMs.toFixed(1)} ms), syscall ${r.uml.syscallUs.toFixed(1)} µs; host fork+exec ${r.host.forkExecMs.toFixed(1)} ms; tab ${(r.memory.tabRssBytes / 1e6).toFixed(0)} MB RSS`);
       pageRuns.push(r);
     }
     if (wanted("micro")) {
@@ -332,7 +332,8 @@ async function main(): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, `${stamp}.json`), `${JSON.stringify(report, null, 2)}\n`);
   const microRows = (label: string, s: ReturnType<typeof statsByField<MicroResult>>): string[] => [
-    statsRow(`${label}: fork+exec of /bin/true`, s.forkExecMs, "ms"),
+    statsRow(`${label}: fork+exec of /bin/true (steady state)`, s.forkExecMs, "ms"),
+    statsRow(`${label}: fork+exec, first warm-up round`, s.forkExecFirstMs, "ms"),
     statsRow(`${label}: getppid() syscall`, s.syscallUs, "µs"),
     statsRow(`${label}: integer CPU loop, per round`, s.cpuNsPerRound, "ns"),
     ...(s.writeMBps ? [statsRow(`${label}: write 16 MiB`, s.writeMBps, "MB/s"), statsRow(`${label}: fsync after it`, s.fsyncMs, "ms"), statsRow(`${label}: read 16 MiB, caches dropped`, s.readMBps, "MB/s")] : []),
