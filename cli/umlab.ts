@@ -250,6 +250,7 @@ async function runProfile(command: string, options: Options): Promise<number> {
   if (!maps.host) process.stderr.write(`umlab: no host-kernel.map in ${options.imagesDir}; the host kernel's addresses stay unnamed\n`);
   if (!maps.uml) process.stderr.write(`umlab: no uml-${options.kernel}.map in ${options.imagesDir}; UML's addresses stay unnamed\n`);
   const sampler = new GuestSampler();
+  const weight = options.wall ? "wall" : "instructions";
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(options.timeoutMs)), options.timeoutMs)));
   const started = Date.now();
@@ -263,12 +264,12 @@ async function runProfile(command: string, options: Options): Promise<number> {
   try {
     if (!sampler.attached) throw new GuestError("this v86 build does not expose the CPU state the profiler reads");
     const startTitle = options.cold ? `cold boot to UML's prompt (${options.kernel})` : `restore to UML's prompt (${options.kernel})`;
-    console.log(formatProfile(startTitle, summarize(sampler.stop(), maps, options.top, options.wall ? "wall" : "instructions"), Date.now() - started));
+    console.log(formatProfile(startTitle, summarize(sampler.stop(), maps, options.top, weight), Date.now() - started));
     if (!command) return 0;
     sampler.start();
     const commandStarted = Date.now();
     const result = await Promise.race([uml.run(command, options.timeoutMs), timeout]);
-    const report = summarize(sampler.stop(), maps, options.top, options.wall ? "wall" : "instructions");
+    const report = summarize(sampler.stop(), maps, options.top, weight);
     process.stdout.write(result.output);
     console.log(formatProfile(`"${command}" in UML`, report, Date.now() - commandStarted));
     return result.status;
