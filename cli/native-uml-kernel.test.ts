@@ -1,10 +1,12 @@
 // The lean UML kernel's own patches (images/uml-kernel/patches), run natively on this machine: the paths
-// that 0003 (the timer tick stops a running process only when the kernel has work for it) and 0004 (an
-// instruction fetch fault skips the stub's round trip) change, in the cases where they must still act.
+// that 0003 (the timer tick stops a running process only when the kernel has work for it), 0004 (an
+// instruction fetch fault skips the stub's round trip) and 0006 (a destroyed address space's host process
+// waits for the next one) change, in the cases where they must still act.
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages } from "../images/build.ts";
-import { startNativeUml, type NativeUml } from "./native-uml.ts";
+import { parentPid, startNativeUml, type NativeUml } from "./native-uml.ts";
 
 /** A static i386 ELF executable whose one read-only, executable segment holds `code`, entered at its start. */
 function tinyElf(code: number[]): Uint8Array {
@@ -38,6 +40,38 @@ function writeFileLine(file: string, bytes: Uint8Array): string {
 const JUMP_TO_NOWHERE = [0xb8, 0x00, 0x00, 0x00, 0x10, 0xff, 0xe0];
 // mprotect(0x08048000, 4096, PROT_NONE) on its own code, then the next fetch from that page is refused.
 const REVOKE_OWN_CODE = [0xb8, 0x7d, 0x00, 0x00, 0x00, 0xbb, 0x00, 0x80, 0x04, 0x08, 0xb9, 0x00, 0x10, 0x00, 0x00, 0x31, 0xd2, 0xcd, 0x80, 0x90, 0x90];
+
+// modify_ldt(0x11, &entry, 16) writes LDT entry 0 (a flat data segment); then %fs is loaded with its selector
+// (index 0, LDT, ring 3). Exit status 0 if both worked, 1 if modify_ldt failed.
+const LDT_ENTRY_ADDRESS = 0x08048000 + 84 + 54;
+const WRITE_AND_LOAD_LDT_ENTRY = [
+  0xb8, 0x7b, 0x00, 0x00, 0x00, 0xbb, 0x11, 0x00, 0x00, 0x00, 0xb9, ...le32(LDT_ENTRY_ADDRESS), 0xba, 0x10, 0x00, 0x00, 0x00, 0xcd, 0x80,
+  0x85, 0xc0, 0x75, 0x10, // test eax, eax; jnz fail
+  0xb8, 0x07, 0x00, 0x00, 0x00, 0x8e, 0xe0, // mov eax, 7; mov fs, eax
+  0xb8, 0x01, 0x00, 0x00, 0x00, 0x31, 0xdb, 0xcd, 0x80, // exit(0)
+  0xb8, 0x01, 0x00, 0x00, 0x00, 0xbb, 0x01, 0x00, 0x00, 0x00, 0xcd, 0x80, // fail: exit(1)
+  ...le32(0), ...le32(0), ...le32(0xfffff), ...le32(0x51), // entry 0, base 0, limit 4 GiB in pages, 32-bit, usable
+];
+// Loads %fs with LDT entry 0's selector and exits 0: SIGSEGV unless this process's LDT has that entry.
+const LOAD_LDT_ENTRY = [0xb8, 0x07, 0x00, 0x00, 0x00, 0x8e, 0xe0, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x31, 0xdb, 0xcd, 0x80];
+
+function le32(n: number): number[] {
+  return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24];
+}
+
+/** The host's most recently given pid: how many processes the machine created between two readings. */
+async function lastPid(): Promise<number> {
+  return Number((await readFile("/proc/sys/kernel/ns_last_pid", "utf8")).trim());
+}
+
+/** The live children of `pid` on this machine. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (/^\d+$/.test(entry) && (await parentPid(Number(entry))) === pid) children.push(Number(entry));
+  }
+  return children;
+}
 
 describe("the lean UML kernel, natively", { timeout: 120_000 }, () => {
   let uml: NativeUml;
@@ -81,5 +115,36 @@ describe("the lean UML kernel, natively", { timeout: 120_000 }, () => {
     // hard limit too (SIGXCPU, 152, if only the soft one were reached).
     const out = await uml.run("sh -c 'ulimit -t 1; while :; do :; done'; echo status=$?");
     expect(out).toMatch(/status=(137|152)/);
+  });
+
+  it("fork+exec reuses the host processes of finished ones: 100 fork+execs create far fewer than 200", async () => {
+    await uml.run("umlab-bench forkexec 10");
+    const before = await lastPid();
+    await uml.run("umlab-bench forkexec 100");
+    const created = (await lastPid()) - before;
+    // Two host processes per fork+exec without the reuse; other work on this machine adds a few of its own.
+    expect(created).toBeGreaterThanOrEqual(0);
+    expect(created).toBeLessThan(50);
+  });
+
+  it("an LDT entry stays with its process: a process that wrote one is not reused, and later ones cannot load it", async () => {
+    await uml.run(writeFileLine("/tmp/write-ldt", tinyElf(WRITE_AND_LOAD_LDT_ENTRY)));
+    await uml.run(writeFileLine("/tmp/load-ldt", tinyElf(LOAD_LDT_ENTRY)));
+    expect(await uml.run("/tmp/write-ldt; echo status=$?")).toContain("status=0");
+    const out = await uml.run("for i in 1 2 3 4 5 6; do /tmp/load-ldt; echo status=$?; /tmp/write-ldt; done");
+    expect(out.match(/status=\d+/g)).toEqual(Array(6).fill("status=139"));
+  });
+
+  it("halt ends every host process UML started, the waiting ones too", async () => {
+    await uml.run("umlab-bench forkexec 10");
+    const children = await childrenOf(uml.kernelPid);
+    expect(children.length).toBeGreaterThan(2);
+    await uml.close();
+    const alive = [];
+    for (const pid of children) {
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+      if (stat && !/\) Z /.test(stat)) alive.push(pid);
+    }
+    expect(alive).toEqual([]);
   });
 });

@@ -8,6 +8,8 @@ import path from "node:path";
 import { buildShellCommand, ShellOutputParser } from "./shell-protocol.ts";
 
 export interface NativeUml {
+  /** UML's kernel process on this machine: the parent of the host processes that run UML's processes. */
+  readonly kernelPid: number;
   /** Runs one command line in UML's shell; resolves with its output (status and output on failure throw). */
   run(cmd: string, timeoutMs?: number): Promise<string>;
   /** Halts UML and removes its COW file. */
@@ -67,14 +69,17 @@ export async function startNativeUml(kernel: string, rootImage: string, options:
     }
     await rm(dir, { recursive: true, force: true });
   };
+  let kernelPid: number;
   try {
     // The rootfs profile announces the shell with the same OSC the page's stage tracking reads.
     await waitFor(() => transcript.includes("\x1b]6973;ready\x07"), "shell prompt", 120_000);
+    kernelPid = await umlKernelPid(umid);
   } catch (err) {
     await close();
     throw err;
   }
   return {
+    kernelPid,
     async run(cmd: string, timeoutMs = 120_000): Promise<string> {
       const command = buildShellCommand(cmd, randomBytes(6).toString("hex"));
       let output = "";
@@ -88,6 +93,28 @@ export async function startNativeUml(kernel: string, rootImage: string, options:
     },
     close,
   };
+}
+
+/** The process with `umid=<umid>` among its arguments whose parent has not: UML's clones keep their parent's command line. */
+async function umlKernelPid(umid: string): Promise<number> {
+  const word = `umid=${umid}`;
+  const uml = new Set<number>();
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    const args = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (args.split("\0").includes(word)) uml.add(Number(pid));
+  }
+  for (const pid of uml) {
+    if (!uml.has(await parentPid(pid))) return pid;
+  }
+  throw new Error(`native UML: no process has ${word}`);
+}
+
+/** The parent's pid from /proc/<pid>/stat (0 once the process is gone). */
+export async function parentPid(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // The fields after the command name, which ends with the last ")": state, then the parent's pid.
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? 0);
 }
 
 /** SIGKILLs every process whose command line has `word` as one of its arguments. */
