@@ -2,11 +2,11 @@
 // that 0003 (the timer tick stops a running process only when the kernel has work for it), 0004 (an
 // instruction fetch fault skips the stub's round trip) and 0006 (a destroyed address space's host process
 // waits for the next one) change, in the cases where they must still act.
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages } from "../images/build.ts";
-import { parentPid, startNativeUml, type NativeUml } from "./native-uml.ts";
+import { parentPid, processIds, startNativeUml, type NativeUml } from "./native-uml.ts";
 
 /** A static i386 ELF executable whose one read-only, executable segment holds `code`, entered at its start. */
 function tinyElf(code: number[]): Uint8Array {
@@ -67,8 +67,8 @@ async function lastPid(): Promise<number> {
 /** The live children of `pid` on this machine. */
 async function childrenOf(pid: number): Promise<number[]> {
   const children: number[] = [];
-  for (const entry of await readdir("/proc")) {
-    if (/^\d+$/.test(entry) && (await parentPid(Number(entry))) === pid) children.push(Number(entry));
+  for (const candidate of await processIds()) {
+    if ((await parentPid(candidate)) === pid) children.push(candidate);
   }
   return children;
 }

@@ -99,15 +99,19 @@ export async function startNativeUml(kernel: string, rootImage: string, options:
 async function umlKernelPid(umid: string): Promise<number> {
   const word = `umid=${umid}`;
   const uml = new Set<number>();
-  for (const pid of await readdir("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
+  for (const pid of await processIds()) {
     const args = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (args.split("\0").includes(word)) uml.add(Number(pid));
+    if (args.split("\0").includes(word)) uml.add(pid);
   }
   for (const pid of uml) {
     if (!uml.has(await parentPid(pid))) return pid;
   }
   throw new Error(`native UML: no process has ${word}`);
+}
+
+/** Every process on this machine, by pid. */
+export async function processIds(): Promise<number[]> {
+  return (await readdir("/proc")).filter((entry) => /^\d+$/.test(entry)).map(Number);
 }
 
 /** The parent's pid from /proc/<pid>/stat (0 once the process is gone). */
@@ -119,12 +123,11 @@ export async function parentPid(pid: number): Promise<number> {
 
 /** SIGKILLs every process whose command line has `word` as one of its arguments. */
 async function killProcessesWith(word: string): Promise<void> {
-  for (const pid of await readdir("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
+  for (const pid of await processIds()) {
     const args = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
     if (!args.split("\0").includes(word)) continue;
     try {
-      process.kill(Number(pid), "SIGKILL");
+      process.kill(pid, "SIGKILL");
     } catch {
       // Already gone.
     }
