@@ -20,6 +20,8 @@ export interface EmulatedUml {
   transcript(): string;
   /** Runs `command` in UML's shell; rejects after `timeoutMs`. */
   run(command: string, timeoutMs?: number): Promise<{ status: number; output: string }>;
+  /** Runs `command` in the host Linux's shell (the one that runs UML); rejects after `timeoutMs`. */
+  host(command: string, timeoutMs?: number): Promise<{ status: number; output: string }>;
   /** Instance n as the control last reported it. */
   instance(n: number): InstanceStatus | undefined;
   /** Waits (at most `timeoutMs`) until instance n's shell is up. */
@@ -46,7 +48,8 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
   const imagesDir = options.imagesDir ?? defaultImagesDir();
   const manifest = await loadManifest(imagesDir);
   const decoder = new TextDecoder();
-  let onUml: (text: string) => void = () => undefined;
+  const onText: Record<ConsoleId, (text: string) => void> = { uml: () => undefined, host: () => undefined };
+  const hostDecoder = new TextDecoder();
   let ready: () => void = () => undefined;
   let failed: (err: Error) => void = () => undefined;
   const up = new Promise<void>((resolve, reject) => {
@@ -70,10 +73,10 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
     },
     download: () => undefined,
     output: (id: ConsoleId, bytes) => {
-      if (id !== "uml") return;
+      if (id === "host") return onText.host(hostDecoder.decode(bytes, { stream: true }));
       const text = decoder.decode(bytes, { stream: true });
       transcript = (transcript + text).slice(-4000);
-      onUml(text);
+      onText.uml(text);
     },
     mux: (bytes) => link.control?.muxOutput(bytes),
     umlExited: (status, panic) => link.control?.onUmlExited(status, panic),
@@ -100,24 +103,29 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
   await machine.boot();
   if (start === "snapshot") control.afterRestore();
   await up;
-  // One command at a time: the console is a single shell.
-  let queue: Promise<unknown> = Promise.resolve();
-  const runOne = (command: string, timeoutMs: number): Promise<{ status: number; output: string }> =>
+  // One command at a time on each console: each is a single shell.
+  const queues: Record<ConsoleId, Promise<unknown>> = { uml: Promise.resolve(), host: Promise.resolve() };
+  const runOne = (id: ConsoleId, command: string, timeoutMs: number): Promise<{ status: number; output: string }> =>
     new Promise((resolve, reject) => {
       const shell = buildShellCommand(command, randomBytes(6).toString("hex"));
       let output = "";
       const parser = new ShellOutputParser(shell, (text) => (output += text));
       const timer = setTimeout(() => reject(new Error(`"${command}" did not finish within ${timeoutMs / 1000} s; output so far:\n${output}`)), timeoutMs);
-      onUml = (text) => {
+      onText[id] = (text) => {
         parser.push(text);
         if (parser.status !== undefined) {
           clearTimeout(timer);
-          onUml = () => undefined;
+          onText[id] = () => undefined;
           resolve({ status: parser.status, output: output.replace(/\r\n/g, "\n") });
         }
       };
-      machine.sendInput("uml", new TextEncoder().encode(shell.line));
+      machine.sendInput(id, new TextEncoder().encode(shell.line));
     });
+  const queued = (id: ConsoleId, command: string, timeoutMs: number): Promise<{ status: number; output: string }> => {
+    const result = queues[id].then(() => runOne(id, command, timeoutMs));
+    queues[id] = result.catch(() => undefined);
+    return result;
+  };
   const instance = (n: number): InstanceStatus | undefined => control.state.instances.find((i) => i.n === n);
   const consoleText = (n: number): string => consoles.get(instance(n)?.channel ?? -1)?.text ?? "";
   const typeInInstance = async (n: number, command: string, expected: RegExp, timeoutMs = 60_000): Promise<string> => {
@@ -149,11 +157,8 @@ export async function startEmulatedUml(options: EmulatedUmlOptions = {}): Promis
       const out = await typeInInstance(n, "echo ip=$(ip -4 -o addr show eth0 | sed 's/.* inet \\([0-9.]*\\).*/\\1/')", /ip=\d+\.\d+\.\d+\.\d+/);
       return /ip=(\d+\.\d+\.\d+\.\d+)/.exec(out)?.[1] ?? "";
     },
-    run(command, timeoutMs = 60_000) {
-      const result = queue.then(() => runOne(command, timeoutMs));
-      queue = result.catch(() => undefined);
-      return result;
-    },
+    run: (command, timeoutMs = 60_000) => queued("uml", command, timeoutMs),
+    host: (command, timeoutMs = 60_000) => queued("host", command, timeoutMs),
     stop: () => machine.stop(),
   };
 }

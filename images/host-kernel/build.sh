@@ -4,6 +4,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$("$here/../lib/kernel-src.sh")
 cd "$src"
+# Requests that UML's kernel uses instead of its stub's round trips (see patches/).
+for p in "$here"/patches/*.patch; do patch -s -p1 < "$p"; done
 export KBUILD_BUILD_TIMESTAMP="2025-01-01" KBUILD_BUILD_USER=umlab KBUILD_BUILD_HOST=umlab
 cc=(CC="${CCACHE:+ccache }gcc")
 make -s ARCH=i386 "${cc[@]}" tinyconfig
