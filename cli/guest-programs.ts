@@ -152,7 +152,6 @@ export const LOAD_LDT_ENTRY = [0xb8, 0x07, 0x00, 0x00, 0x00, 0x8e, 0xe0, 0xb8, 0
 
 /** The sources of the longer programs, in i386 assembly: cli/guest-programs/<name>.S. */
 const SOURCES = path.join(path.dirname(fileURLToPath(import.meta.url)), "guest-programs");
-const execFileAsync = promisify(execFile);
 
 /**
  * The code of cli/guest-programs/<name>.S: assembled by binutils' `as` (gcc-multilib, which the image build
@@ -163,8 +162,8 @@ export async function assembleProgram(name: string): Promise<number[]> {
   try {
     const object = path.join(dir, `${name}.o`);
     const code = path.join(dir, `${name}.bin`);
-    await execFileAsync("as", ["--32", "-I", SOURCES, "-o", object, path.join(SOURCES, `${name}.S`)]);
-    await execFileAsync("objcopy", ["-O", "binary", "-j", ".text", object, code]);
+    await promisify(execFile)("as", ["--32", "-I", SOURCES, "-o", object, path.join(SOURCES, `${name}.S`)]);
+    await promisify(execFile)("objcopy", ["-O", "binary", "-j", ".text", object, code]);
     return Array.from(await readFile(code));
   } finally {
     await rm(dir, { recursive: true, force: true });
