@@ -5,7 +5,7 @@
 // stub. The same programs as cli/native-uml-kernel.test.ts, which runs them where UML uses the stub.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages } from "../images/build.ts";
-import { LOAD_LDT_ENTRY, MEMORY_PROGRAMS, WRITE_LDT_ENTRY_THEN_FORK, programStatuses, runProgramsLine, tinyElf, WRITE_AND_LOAD_LDT_ENTRY, writeFileLine, writeProgramLines } from "./guest-programs.ts";
+import { fpuPrograms, LOAD_LDT_ENTRY, MEMORY_PROGRAMS, WRITE_LDT_ENTRY_THEN_FORK, programStatuses, runProgramsLine, tinyElf, WRITE_AND_LOAD_LDT_ENTRY, writeFileLine, writeProgramLines } from "./guest-programs.ts";
 import { startEmulatedUml, type EmulatedUml } from "./emulated-uml.ts";
 
 describe("the lean UML on umlab's host kernel", { timeout: 300_000 }, () => {
@@ -35,6 +35,14 @@ describe("the lean UML on umlab's host kernel", { timeout: 300_000 }, () => {
     for (const line of writeProgramLines(MEMORY_PROGRAMS)) expect((await uml.run(line)).status).toBe(0);
     const statuses = programStatuses((await uml.run(runProgramsLine(MEMORY_PROGRAMS))).output);
     for (const p of MEMORY_PROGRAMS) expect({ what: p.what, status: statuses.get(p.file) }).toEqual({ what: p.what, status: p.status });
+  });
+
+  it("keeps each process's FPU and SSE registers: across switches in one host process and signal handlers", async () => {
+    // The host's switch request leaves the tracee's FXSR area alone when UML hands back what it read.
+    const programs = await fpuPrograms();
+    for (const line of writeProgramLines(programs)) expect((await uml.run(line)).status).toBe(0);
+    const statuses = programStatuses((await uml.run(runProgramsLine(programs))).output);
+    for (const p of programs) expect({ what: p.what, status: statuses.get(p.file) }).toEqual({ what: p.what, status: p.status });
   });
 
   it("keeps an LDT entry with its process: later processes cannot load it", async () => {

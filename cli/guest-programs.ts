@@ -1,6 +1,13 @@
 // Tiny i386 programs for UML's memory and process handling, written into UML's /tmp with printf and run
 // there: the same programs natively (a host without umlab's ptrace requests, where UML uses its stub)
-// and inside v86 (umlab's host kernel, where UML uses the requests and the arena).
+// and inside v86 (umlab's host kernel, where UML uses the requests and the arena). The short ones are
+// machine code here; the longer ones are assembled from cli/guest-programs/*.S when a test runs.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 /** A static i386 ELF executable whose one read-only, executable segment holds `code`, entered at its start. */
 export function tinyElf(code: readonly number[]): Uint8Array {
@@ -26,8 +33,12 @@ export function tinyElf(code: readonly number[]): Uint8Array {
 
 /** A shell line that writes `bytes` to `file` with printf's octal escapes (UML's shell has no other way in). */
 export function writeFileLine(file: string, bytes: Uint8Array): string {
-  const escaped = Array.from(bytes, (b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
-  return `printf '${escaped}' > ${file} && chmod +x ${file}`;
+  return `printf '${printfOctal(bytes)}' > ${file} && chmod +x ${file}`;
+}
+
+/** `bytes` as printf's octal escapes, which single quotes keep from the shell. */
+function printfOctal(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
 }
 
 export function le32(n: number): number[] {
@@ -139,9 +150,64 @@ export const WRITE_LDT_ENTRY_THEN_FORK = [
 // Loads %fs with LDT entry 0's selector and exits 0: SIGSEGV unless this process's LDT has that entry.
 export const LOAD_LDT_ENTRY = [0xb8, 0x07, 0x00, 0x00, 0x00, 0x8e, 0xe0, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x31, 0xdb, 0xcd, 0x80];
 
-/** Shell lines that write the programs, one each: a terminal line holds at most 4095 characters. */
+/** The sources of the longer programs, in i386 assembly: cli/guest-programs/<name>.S. */
+const SOURCES = path.join(path.dirname(fileURLToPath(import.meta.url)), "guest-programs");
+const execFileAsync = promisify(execFile);
+
+/**
+ * The code of cli/guest-programs/<name>.S: assembled by binutils' `as` (gcc-multilib, which the image build
+ * needs, brings it), position-independent and in one section, so no linker is needed.
+ */
+export async function assembleProgram(name: string): Promise<number[]> {
+  const dir = await mkdtemp(path.join(tmpdir(), "umlab-asm-"));
+  try {
+    const object = path.join(dir, `${name}.o`);
+    const code = path.join(dir, `${name}.bin`);
+    await execFileAsync("as", ["--32", "-I", SOURCES, "-o", object, path.join(SOURCES, `${name}.S`)]);
+    await execFileAsync("objcopy", ["-O", "binary", "-j", ".text", object, code]);
+    return Array.from(await readFile(code));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Programs whose FPU and SSE registers must survive what UML does between two runs of a process: its
+ * switch to another process that shares the same host process, and a signal handler's return.
+ */
+export async function fpuPrograms(): Promise<GuestProgram[]> {
+  return [
+    {
+      file: "/tmp/fpu-threads",
+      what: "two processes sharing one address space (one host process) each keep their own xmm0 and st0 across 200 sched_yield()s",
+      code: await assembleProgram("fpu-threads"),
+      status: 0,
+    },
+    {
+      file: "/tmp/fpu-signal",
+      what: "xmm0 and st0 are back after a signal handler that changed them returns",
+      code: await assembleProgram("fpu-signal"),
+      status: 0,
+    },
+  ];
+}
+
+/** Bytes per shell line: ash's line editor (busybox's FEATURE_EDITING_MAX_LEN) takes 1024 characters. */
+const BYTES_PER_LINE = 200;
+
+/** Shell lines that write `bytes` to `file`, in pieces short enough for ash, the last one making it executable. */
+export function writeFileLines(file: string, bytes: Uint8Array): string[] {
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.length; at += BYTES_PER_LINE) {
+    lines.push(`printf '${printfOctal(bytes.subarray(at, at + BYTES_PER_LINE))}' ${at === 0 ? ">" : ">>"} ${file}`);
+  }
+  lines.push(`chmod +x ${file}`);
+  return lines;
+}
+
+/** Shell lines that write the programs. */
 export function writeProgramLines(programs: readonly GuestProgram[]): string[] {
-  return programs.map((p) => writeFileLine(p.file, tinyElf(p.code)));
+  return programs.flatMap((p) => writeFileLines(p.file, tinyElf(p.code)));
 }
 
 /** One shell line that runs each written program, printing `<file> status=<$?>` for each. */

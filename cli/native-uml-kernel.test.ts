@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildImages } from "../images/build.ts";
-import { LOAD_LDT_ENTRY, MEMORY_PROGRAMS, WRITE_LDT_ENTRY_THEN_FORK, programStatuses, runProgramsLine, tinyElf, WRITE_AND_LOAD_LDT_ENTRY, writeFileLine, writeProgramLines } from "./guest-programs.ts";
+import { fpuPrograms, LOAD_LDT_ENTRY, MEMORY_PROGRAMS, WRITE_LDT_ENTRY_THEN_FORK, programStatuses, runProgramsLine, tinyElf, WRITE_AND_LOAD_LDT_ENTRY, writeFileLine, writeProgramLines } from "./guest-programs.ts";
 import { parentPid, processIds, startNativeUml, type NativeUml } from "./native-uml.ts";
 
 /** The host's most recently given pid: how many processes the machine created between two readings. */
@@ -43,6 +43,13 @@ describe("the lean UML kernel, natively", { timeout: 120_000 }, () => {
     for (const line of writeProgramLines(MEMORY_PROGRAMS)) await uml.run(line);
     const statuses = programStatuses(await uml.run(runProgramsLine(MEMORY_PROGRAMS)));
     for (const p of MEMORY_PROGRAMS) expect({ what: p.what, status: statuses.get(p.file) }).toEqual({ what: p.what, status: p.status });
+  });
+
+  it("keeps each process's FPU and SSE registers: across switches in one host process and signal handlers", async () => {
+    const programs = await fpuPrograms();
+    for (const line of writeProgramLines(programs)) await uml.run(line);
+    const statuses = programStatuses(await uml.run(runProgramsLine(programs)));
+    for (const p of programs) expect({ what: p.what, status: statuses.get(p.file) }).toEqual({ what: p.what, status: p.status });
   });
 
   it("a busy loop with no system calls is still preempted: sleep returns and kill reaches it", async () => {
