@@ -37,7 +37,7 @@ describe("the lean UML on umlab's host kernel", { timeout: 300_000 }, () => {
     for (const p of MEMORY_PROGRAMS) expect({ what: p.what, status: statuses.get(p.file) }).toEqual({ what: p.what, status: p.status });
   });
 
-  it("keeps each process's FPU and SSE registers: across switches in one host process and signal handlers", async () => {
+  it("keeps each process's FPU and SSE registers: across switches in one host process, signal handlers and a tracer's ptrace", async () => {
     // The host's switch request leaves the tracee's FXSR area alone when UML hands back what it read.
     const programs = await fpuPrograms();
     for (const line of writeProgramLines(programs)) expect((await uml.run(line)).status).toBe(0);

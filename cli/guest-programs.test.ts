@@ -32,10 +32,11 @@ describe("guest programs", () => {
 
   it("assembles the FPU programs from their sources, each small enough for one terminal line", async () => {
     const programs = await fpuPrograms();
-    expect(programs.map((p) => p.file)).toEqual(["/tmp/fpu-threads", "/tmp/fpu-signal"]);
-    // Each starts with its first instruction: mmap2's number in eax, and a call to the next instruction.
+    expect(programs.map((p) => p.file)).toEqual(["/tmp/fpu-threads", "/tmp/fpu-signal", "/tmp/fpu-ptrace"]);
+    // Each starts with its first instruction: mmap2's or fork's number in eax, and a call to the next instruction.
     expect(programs[0]?.code.slice(0, 5)).toEqual([0xb8, 0xc0, 0x00, 0x00, 0x00]);
     expect(programs[1]?.code.slice(0, 5)).toEqual([0xe8, 0x00, 0x00, 0x00, 0x00]);
+    expect(programs[2]?.code.slice(0, 5)).toEqual([0xb8, 0x02, 0x00, 0x00, 0x00]);
     for (const line of writeProgramLines(programs)) expect(line.length).toBeLessThan(1024);
   });
 });

@@ -173,7 +173,8 @@ export async function assembleProgram(name: string): Promise<number[]> {
 
 /**
  * Programs whose FPU and SSE registers must survive what UML does between two runs of a process: its
- * switch to another process that shares the same host process, and a signal handler's return.
+ * switch to another process that shares the same host process, a signal handler's return, and a tracer
+ * reading and writing them.
  */
 export async function fpuPrograms(): Promise<GuestProgram[]> {
   return [
@@ -187,6 +188,12 @@ export async function fpuPrograms(): Promise<GuestProgram[]> {
       file: "/tmp/fpu-signal",
       what: "xmm0 and st0 are back after a signal handler that changed them returns",
       code: await assembleProgram("fpu-signal"),
+      status: 0,
+    },
+    {
+      file: "/tmp/fpu-ptrace",
+      what: "a tracer reads its stopped child's xmm0 and st0 and writes its xmm0 with ptrace, and keeps its own",
+      code: await assembleProgram("fpu-ptrace"),
       status: 0,
     },
   ];

@@ -45,7 +45,7 @@ describe("the lean UML kernel, natively", { timeout: 120_000 }, () => {
     for (const p of MEMORY_PROGRAMS) expect({ what: p.what, status: statuses.get(p.file) }).toEqual({ what: p.what, status: p.status });
   });
 
-  it("keeps each process's FPU and SSE registers: across switches in one host process and signal handlers", async () => {
+  it("keeps each process's FPU and SSE registers: across switches in one host process, signal handlers and a tracer's ptrace", async () => {
     const programs = await fpuPrograms();
     for (const line of writeProgramLines(programs)) await uml.run(line);
     const statuses = programStatuses(await uml.run(runProgramsLine(programs)));
