@@ -18,29 +18,21 @@ _start:
   # 512 bytes of FXSR area, 108 of i387 area, the wait status
   sub $640, %esp
   call wait_child
-  mov $26, %eax               # ptrace(PTRACE_GETFPXREGS, pid, 0, fxsr)
-  mov $18, %ebx
-  mov %ebp, %ecx
-  xor %edx, %edx
+  mov $3, %edi                # the FXSR requests' failures
+  mov $18, %ebx               # PTRACE_GETFPXREGS
   mov %esp, %esi
-  int $0x80
+  call trace
   mov $3, %ebx
-  test %eax, %eax
-  jnz exit
   cmpl $0x55555555, 160(%esp) # xmm0's first and last dwords
   jne exit
   cmpl $0x55555555, 172(%esp)
   jne exit
-  mov $26, %eax               # ptrace(PTRACE_GETFPREGS, pid, 0, i387)
-  mov $14, %ebx
-  mov %ebp, %ecx
-  xor %edx, %edx
+  mov $4, %edi                # the i387 requests' failures
+  mov $14, %ebx               # PTRACE_GETFPREGS
   lea 512(%esp), %esi
-  int $0x80
-  mov $4, %ebx
-  test %eax, %eax
-  jnz exit
+  call trace
   # st0: 10 bytes at 32 in the FXSR area, at 28 in the i387 one
+  mov $4, %ebx
   mov 32(%esp), %eax
   cmp 540(%esp), %eax
   jne exit
@@ -54,34 +46,22 @@ _start:
   movl $0x66666666, 164(%esp)
   movl $0x66666666, 168(%esp)
   movl $0x66666666, 172(%esp)
-  mov $26, %eax               # ptrace(PTRACE_SETFPXREGS, pid, 0, fxsr)
-  mov $19, %ebx
-  mov %ebp, %ecx
-  xor %edx, %edx
+  mov $3, %edi
+  mov $19, %ebx               # PTRACE_SETFPXREGS
   mov %esp, %esi
-  int $0x80
-  mov $3, %ebx
-  test %eax, %eax
-  jnz exit
+  call trace
   # st0 = 0x66666666 as an 80-bit extended: mantissa 0xcccccccc00000000, exponent 0x3fff + 30
   movl $0, 540(%esp)
   movl $0xcccccccc, 544(%esp)
   movw $0x401d, 548(%esp)
-  mov $26, %eax               # ptrace(PTRACE_SETFPREGS, pid, 0, i387)
-  mov $15, %ebx
-  mov %ebp, %ecx
-  xor %edx, %edx
+  mov $4, %edi
+  mov $15, %ebx               # PTRACE_SETFPREGS
   lea 512(%esp), %esi
-  int $0x80
-  mov $4, %ebx
-  test %eax, %eax
-  jnz exit
-  mov $26, %eax               # ptrace(PTRACE_CONT, pid, 0, 0)
-  mov $7, %ebx
-  mov %ebp, %ecx
-  xor %edx, %edx
+  call trace
+  mov $2, %edi
+  mov $7, %ebx                # PTRACE_CONT, no signal
   xor %esi, %esi
-  int $0x80
+  call trace
   call wait_child
   mov 636(%esp), %ebx         # the child's exit status
   shr $8, %ebx
@@ -96,6 +76,17 @@ _start:
 exit:
   mov $1, %eax
   int $0x80
+
+# ptrace(ebx, ebp, 0, esi); exits with edi if it fails
+trace:
+  mov $26, %eax
+  mov %ebp, %ecx
+  xor %edx, %edx
+  int $0x80
+  mov %edi, %ebx
+  test %eax, %eax
+  jnz exit
+  ret
 
 # waitpid(ebp, status at the caller's 636(%esp), 0); exits 2 on an error
 wait_child:
