@@ -177,26 +177,12 @@ export async function assembleProgram(name: string): Promise<number[]> {
  * reading and writing them.
  */
 export async function fpuPrograms(): Promise<GuestProgram[]> {
-  return [
-    {
-      file: "/tmp/fpu-threads",
-      what: "two processes sharing one address space (one host process) each keep their own xmm0 and st0 across 200 sched_yield()s",
-      code: await assembleProgram("fpu-threads"),
-      status: 0,
-    },
-    {
-      file: "/tmp/fpu-signal",
-      what: "xmm0 and st0 are back after a signal handler that changed them returns",
-      code: await assembleProgram("fpu-signal"),
-      status: 0,
-    },
-    {
-      file: "/tmp/fpu-ptrace",
-      what: "a tracer reads its stopped child's xmm0 and st0 and writes its xmm0 with ptrace, and keeps its own",
-      code: await assembleProgram("fpu-ptrace"),
-      status: 0,
-    },
+  const programs: [name: string, what: string][] = [
+    ["fpu-threads", "two processes sharing one address space (one host process) each keep their own xmm0 and st0 across 200 sched_yield()s"],
+    ["fpu-signal", "xmm0 and st0 are back after a signal handler that changed them returns"],
+    ["fpu-ptrace", "a tracer reads its stopped child's xmm0 and st0 and writes them with ptrace, and keeps its own"],
   ];
+  return Promise.all(programs.map(async ([name, what]) => ({ file: `/tmp/${name}`, what, code: await assembleProgram(name), status: 0 })));
 }
 
 /** Bytes per shell line: ash's line editor (busybox's FEATURE_EDITING_MAX_LEN) takes 1024 characters. */
