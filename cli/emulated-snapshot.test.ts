@@ -3,8 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { buildImages } from "../images/build.ts";
 import type { Machine } from "../workers/core/machine.ts";
+import type { ManifestArtifact } from "../workers/core/manifest.ts";
 import { createStateDisk, releaseBacking } from "../workers/core/state-disk.ts";
-import { createNodeMachine, defaultImagesDir, loadManifest } from "./node-machine.ts";
+import { createNodeMachine, defaultImagesDir, FileArtifactSource, loadManifest } from "./node-machine.ts";
 
 describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
   it("restores with its own root disk and writes nothing by itself: no rootfs download, and UML reads busybox back from the carried image after dropping its caches", async () => {
@@ -131,6 +132,41 @@ describe("the pre-booted snapshot", { timeout: 300_000 }, () => {
       expect(await say("host", `umlab-watch /proc/${uml}/status /sys/block/sda/stat 100 3 | wc -l`)).toBe("3");
     } finally {
       await machine?.stop();
+    }
+  });
+
+  it("sets v86 up while the snapshot is still downloading, and restores it once it has arrived", async () => {
+    await buildImages();
+    const dir = defaultImagesDir();
+    const manifest = await loadManifest(dir);
+    const files = new FileArtifactSource(dir);
+    let release: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => (release = resolve));
+    // The snapshot's download ends only when the test says so; the other artifacts come at once.
+    const source = { read: async (artifact: ManifestArtifact, onProgress: (loaded: number) => void): Promise<Uint8Array> => {
+      const bytes = await files.read(artifact, onProgress);
+      if (artifact.file === manifest.snapshots?.lean?.file) await arrived;
+      return bytes;
+    } };
+    let out = "";
+    const machine = createNodeMachine(dir, manifest, "lean", false, { stage: () => undefined, download: () => undefined, output: (id, bytes) => void (id === "uml" && (out += new TextDecoder().decode(bytes))) }, { start: "snapshot", source });
+    try {
+      const booting = machine.boot();
+      for (let waited = 0; machine.cpuProbe === undefined; waited += 20) {
+        if (waited > 60_000) throw new Error("v86 was not set up while the snapshot was held back");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(machine.stage).toBe("download");
+      release();
+      await booting;
+      expect(machine.stage).toBe("ready");
+      machine.sendInput("uml", new TextEncoder().encode("echo $((6*7))x\n"));
+      for (let waited = 0; !out.includes("42x"); waited += 100) {
+        if (waited > 60_000) throw new Error(`UML did not answer after the restore: ${out.slice(-300)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await machine.stop();
     }
   });
 });

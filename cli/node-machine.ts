@@ -32,7 +32,7 @@ export async function loadManifest(imagesDir: string): Promise<ImageManifest> {
   return parseManifest(json);
 }
 
-class FileArtifactSource implements ArtifactSource {
+export class FileArtifactSource implements ArtifactSource {
   constructor(private readonly dir: string) {}
 
   async read(artifact: ManifestArtifact, onProgress: (loaded: number) => void): Promise<Uint8Array> {
@@ -65,6 +65,8 @@ export interface NodeMachineOptions {
   carryRootDisk?: boolean;
   /** Default: the npm package's v86.wasm (v86WasmLoader). */
   wasm?: WasmLoader;
+  /** Default: the files in imagesDir (FileArtifactSource). */
+  source?: ArtifactSource;
 }
 
 export function createNodeMachine(imagesDir: string, manifest: ImageManifest, kernel: KernelFlavour, verbose: boolean, events: MachineEvents, options: NodeMachineOptions = {}): Machine {
@@ -79,5 +81,5 @@ export function createNodeMachine(imagesDir: string, manifest: ImageManifest, ke
     network = stack;
   }
   const carryRootDisk = options.carryRootDisk ?? false;
-  return new Machine({ manifest, kernel, verbose, start, stateDisk, network, carryRootDisk, source: new FileArtifactSource(imagesDir), wasm: options.wasm ?? v86WasmLoader() }, events);
+  return new Machine({ manifest, kernel, verbose, start, stateDisk, network, carryRootDisk, source: options.source ?? new FileArtifactSource(imagesDir), wasm: options.wasm ?? v86WasmLoader() }, events);
 }
