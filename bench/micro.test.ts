@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { MAX_WARM_ROUNDS, markedCommand, outputBetween, parseBenchLine, runMicro, warmThenMeasure, type BenchLine, type Shell } from "./micro.ts";
+import { MAX_WARM_ROUNDS, WARM_MIN_NS, WARM_ROUND_NS, markedCommand, outputBetween, parseBenchLine, probeAnswers, runMicro, warmThenMeasure, type BenchLine, type Shell } from "./micro.ts";
 
 describe("parseBenchLine", () => {
   it("reads a report, with or without fsync", () => {
@@ -31,20 +31,37 @@ describe("warmThenMeasure", () => {
     };
   }
 
-  it("warms up in quarter rounds until two in a row agree within 15 %, then measures the full count", async () => {
-    const s = scripted([100, 50, 30, 27, 20]);
-    const r = await warmThenMeasure(s.bench, "forkexec", 40);
-    expect(s.asked).toEqual(["forkexec 10", "forkexec 10", "forkexec 10", "forkexec 10", "forkexec 40"]);
-    expect(r).toEqual({ line: { test: "forkexec", ops: 40, ns: 800 }, firstPerOp: 100, warmRounds: 4 });
+  const rule = { minNs: 1000, roundNs: 400, maxRounds: 12 };
+
+  it("starts with a quarter round, then warms up in rounds of about roundNs until minNs have passed and two rounds agree", async () => {
+    const s = scripted([100, 50, 30, 27, 20, 19, 3]);
+    const r = await warmThenMeasure(s.bench, "forkexec", 4, rule);
+    // 1 op at 100, then max(4, 400/100) = 4 ops at 50 (300 ns so far), max(4, 400/50) = 8 at 30 (540),
+    // 400/30 = 13 at 27 (891: agrees, but too soon), 15 at 20 (1191: disagrees), 20 at 19 (1571: both met).
+    expect(s.asked).toEqual(["forkexec 1", "forkexec 4", "forkexec 8", "forkexec 13", "forkexec 15", "forkexec 20", "forkexec 4"]);
+    expect(r).toEqual({ line: { test: "forkexec", ops: 4, ns: 12 }, firstPerOp: 100, warmRounds: 6, warmNs: 1571 });
   });
 
-  it("gives up warming after MAX_WARM_ROUNDS rounds that never agree", async () => {
-    const s = scripted([100, 50, 100, 50, 100, 50, 100, 50, 100, 50, 7]);
-    const r = await warmThenMeasure(s.bench, "syscall", 2);
-    expect(r.warmRounds).toBe(MAX_WARM_ROUNDS);
-    expect(s.asked).toHaveLength(MAX_WARM_ROUNDS + 1);
+  it("does not stop at two rounds that agree before minNs has passed", async () => {
+    const s = scripted([10, 10, 10, 10, 10, 10, 10]);
+    const r = await warmThenMeasure(s.bench, "syscall", 40, rule);
+    // 10 ops (100 ns), then rounds of max(40, 400/10) = 40 ops (400 ns each) until 1000 ns: three of them.
+    expect(s.asked).toEqual(["syscall 10", "syscall 40", "syscall 40", "syscall 40", "syscall 40"]);
+    expect(r.warmNs).toBe(1300);
+  });
+
+  it("gives up warming after maxRounds rounds that never agree", async () => {
+    const s = scripted([100, 50, 100, 50, 100, 50, 100, 50, 100, 50, 100, 50, 100, 50, 7]);
+    const r = await warmThenMeasure(s.bench, "syscall", 2, rule);
+    expect(r.warmRounds).toBe(rule.maxRounds);
+    expect(s.asked).toHaveLength(rule.maxRounds + 1);
     expect(s.asked.at(-1)).toBe("syscall 2");
     expect(s.asked[0]).toBe("syscall 1");
+  });
+
+  it("warms up for seconds by default, the time v86's JIT keeps compiling", () => {
+    expect(WARM_MIN_NS).toBeGreaterThanOrEqual(5e9);
+    expect(MAX_WARM_ROUNDS * WARM_ROUND_NS).toBeGreaterThan(WARM_MIN_NS);
   });
 });
 
@@ -67,11 +84,27 @@ describe("markedCommand and outputBetween", () => {
   });
 });
 
+describe("probeAnswers", () => {
+  it("counts the echoed probe only once a whole kernel release line follows it", () => {
+    expect(probeAnswers("umlab:~# ")).toBe(0);
+    expect(probeAnswers("umlab:~# uname -r\r\n")).toBe(0);
+    expect(probeAnswers("umlab:~# uname -r\r\n6.1.17")).toBe(0);
+    expect(probeAnswers("umlab:~# uname -r\r\n6.1.176-umlab\r\numlab:~# ")).toBe(1);
+  });
+
+  it("counts earlier answers too (a resumed screen), and no error message", () => {
+    expect(probeAnswers("# uname -r\n6.1.176\n# uname -r\n6.1.176\n# ")).toBe(2);
+    expect(probeAnswers("# uname -r\nsh: uname: not found\n# ")).toBe(0);
+  });
+});
+
 // Compiles and runs a real program: generous limits, since a loaded CI machine slows both down.
 describe("runMicro with umlab-bench built and run natively", { timeout: 60_000 }, () => {
   const dir = mkdtempSync(path.join(tmpdir(), "umlab-bench-test-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const recipe = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "images", "bench-tool", "build.sh");
+  // The real program and shell, with a warm-up of milliseconds instead of the bench's seconds.
+  const quickWarm = { minNs: 20e6, roundNs: 5e6, maxRounds: 6 };
 
   it("measures every figure through a real shell", async () => {
     execFileSync("bash", [recipe], { env: { ...process.env, OUT: dir } });
@@ -83,7 +116,7 @@ describe("runMicro with umlab-bench built and run natively", { timeout: 60_000 }
       },
     };
     let wrote = false;
-    const r = await runMicro(shell, { forkExecs: 5, syscalls: 1000, cpuRounds: 100000, diskMiB: 2, diskFile: path.join(dir, "data") }, { afterWrite: async () => void (wrote = true) });
+    const r = await runMicro(shell, { forkExecs: 5, syscalls: 1000, cpuRounds: 100000, diskMiB: 2, diskFile: path.join(dir, "data"), warm: quickWarm }, { afterWrite: async () => void (wrote = true) });
     expect(wrote).toBe(true);
     for (const value of [r.forkExecMs, r.forkExecFirstMs, r.syscallUs, r.cpuNsPerRound, r.writeMBps, r.fsyncMs, r.readMBps]) {
       expect(value).toBeGreaterThan(0);
@@ -93,6 +126,6 @@ describe("runMicro with umlab-bench built and run natively", { timeout: 60_000 }
 
   it("reports a failing test as an error naming it", async () => {
     const shell: Shell = { run: async (cmd) => spawnSync("sh", ["-c", cmd], { env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ""}` }, encoding: "utf8" }).stdout };
-    await expect(runMicro(shell, { forkExecs: 1, syscalls: 1, cpuRounds: 1, diskMiB: 1, diskFile: "/nonexistent/dir/file" })).rejects.toThrow(/error open 2/);
+    await expect(runMicro(shell, { forkExecs: 1, syscalls: 1, cpuRounds: 1, diskMiB: 1, diskFile: "/nonexistent/dir/file", warm: quickWarm })).rejects.toThrow(/error open 2/);
   });
 });

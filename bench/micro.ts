@@ -27,10 +27,12 @@ export interface MicroParams {
   diskMiB: number;
   /** Where the file goes. */
   diskFile: string;
+  /** The warm-up rule (tests shorten it); the bench's is WARM_RULE. */
+  warm?: WarmRule;
 }
 
 export interface MicroResult {
-  /** Steady state: measured once warm-up rounds agree (see warmUp). */
+  /** Steady state: measured after the warm-up (see warmThenMeasure). */
   forkExecMs: number;
   /** The first warm-up round of fork+execs after the start: pages faulted back in, v86's JIT still compiling. */
   forkExecFirstMs: number;
@@ -57,31 +59,55 @@ export interface MicroHooks {
   afterWrite?: () => Promise<void>;
 }
 
-/** Warm-up rounds of a quarter of the measured count each, until two in a row agree within this share. */
+/** Warm-up ends only after this much of the test's own time: v86's JIT keeps compiling for seconds. */
+export const WARM_MIN_NS = 6e9;
+/** Warm-up rounds after the first are sized to take about this long (at least the measured count). */
+export const WARM_ROUND_NS = 0.5e9;
+/** The last two warm-up rounds must agree within this share (per op). */
 export const WARM_AGREEMENT = 0.15;
-/** At most this many warm-up rounds, agreeing or not. */
-export const MAX_WARM_ROUNDS = 8;
+/** At most this many warm-up rounds, whatever the time and agreement. */
+export const MAX_WARM_ROUNDS = 40;
+
+export interface WarmRule {
+  minNs: number;
+  roundNs: number;
+  maxRounds: number;
+}
+
+const WARM_RULE: WarmRule = { minNs: WARM_MIN_NS, roundNs: WARM_ROUND_NS, maxRounds: MAX_WARM_ROUNDS };
 
 /**
- * Runs `test` in rounds of a quarter of `ops` until two rounds in a row agree within WARM_AGREEMENT (at most
- * MAX_WARM_ROUNDS), then once with `ops`. A machine just restored faults its pages back in on first use, and
- * v86's JIT compiles the loop's code, which the browser then recompiles on other threads: the measured run
- * is the steady state after that, on every target alike. Also returns the first round's time per op.
+ * Warms `test` up, then runs it once with `ops`. The first round is a quarter of `ops`: the cold figure a
+ * user meets right after a start (pages faulted back in, v86's JIT compiling). Further rounds, each sized
+ * to take about `roundNs`, continue until the warm-up has taken `minNs` of the test's own time and its last
+ * two rounds agree within WARM_AGREEMENT (at most `maxRounds` in all). v86 compiles a page of guest code
+ * only once it has run often enough, and the browser then recompiles each module on other threads, so
+ * fork+exec in UML keeps getting faster for about 6 s of looping; stopping at the first two rounds that
+ * agree (the rule until the nineteenth round) measured partway down that slope. The same rule applies on
+ * every target. Returns the first round's time per op, the rounds and the warm-up's own time.
  */
-export async function warmThenMeasure(bench: (args: string) => Promise<BenchLine>, test: string, ops: number): Promise<{ line: BenchLine; firstPerOp: number; warmRounds: number }> {
-  const quarter = Math.max(1, Math.round(ops / 4));
-  let first: number | undefined;
-  let last: number | undefined;
-  let rounds = 0;
-  while (rounds < MAX_WARM_ROUNDS) {
-    const now = perOp(await bench(`${test} ${quarter}`));
+export async function warmThenMeasure(
+  bench: (args: string) => Promise<BenchLine>,
+  test: string,
+  ops: number,
+  rule: WarmRule = WARM_RULE,
+): Promise<{ line: BenchLine; firstPerOp: number; warmRounds: number; warmNs: number }> {
+  const first = await bench(`${test} ${Math.max(1, Math.round(ops / 4))}`);
+  const firstPerOp = perOp(first);
+  let warmNs = first.ns;
+  let rounds = 1;
+  let last = firstPerOp;
+  let agreed = false;
+  while (rounds < rule.maxRounds && (warmNs < rule.minNs || !agreed)) {
+    const size = Math.max(ops, Math.round(rule.roundNs / Math.max(last, 1)));
+    const line = await bench(`${test} ${size}`);
+    const now = perOp(line);
     rounds++;
-    first ??= now;
-    const agreed = last !== undefined && Math.abs(now - last) <= WARM_AGREEMENT * Math.max(now, last);
+    warmNs += line.ns;
+    agreed = Math.abs(now - last) <= WARM_AGREEMENT * Math.max(now, last);
     last = now;
-    if (agreed) break;
   }
-  return { line: await bench(`${test} ${ops}`), firstPerOp: first ?? 0, warmRounds: rounds };
+  return { line: await bench(`${test} ${ops}`), firstPerOp, warmRounds: rounds, warmNs };
 }
 
 /**
@@ -90,9 +116,10 @@ export async function warmThenMeasure(bench: (args: string) => Promise<BenchLine
  */
 export async function runMicro(shell: Shell, p: MicroParams, hooks: MicroHooks = {}): Promise<MicroResult> {
   const bench = async (args: string): Promise<BenchLine> => parseBenchLine(await shell.run(`umlab-bench ${args}`, 300_000));
-  const forkExec = await warmThenMeasure(bench, "forkexec", p.forkExecs);
-  const syscall = await warmThenMeasure(bench, "syscall", p.syscalls);
-  const cpu = await warmThenMeasure(bench, "cpu", p.cpuRounds);
+  const rule = p.warm ?? WARM_RULE;
+  const forkExec = await warmThenMeasure(bench, "forkexec", p.forkExecs, rule);
+  const syscall = await warmThenMeasure(bench, "syscall", p.syscalls, rule);
+  const cpu = await warmThenMeasure(bench, "cpu", p.cpuRounds, rule);
   const result: MicroResult = { forkExecMs: perOp(forkExec.line) / 1e6, forkExecFirstMs: forkExec.firstPerOp / 1e6, syscallUs: perOp(syscall.line) / 1e3, cpuNsPerRound: perOp(cpu.line) };
   if (p.diskMiB > 0) {
     const write = await bench(`write ${p.diskFile} ${p.diskMiB}`);
@@ -119,6 +146,27 @@ export function markedCommand(cmd: string, token: string): { line: string; begin
   const end = `${token}E`;
   const split = (s: string): string => `${s.slice(0, 4)}""${s.slice(4)}`;
   return { line: `echo ${split(begin)}; ${cmd}; echo ${split(end)}`, begin, end };
+}
+
+/**
+ * What the start figures type at the first prompt: a short external command, as a user's first one is
+ * (`ls`, `uname -a`). Until the nineteenth round they typed `true` between two marker echoes, 58
+ * characters: at a just-restored machine, before v86's JIT has compiled anything, each typed character
+ * costs about 3.5 ms (busybox's line editor reads, polls and echoes it, each a ptrace stop in UML), so
+ * the markers alone took about 150 ms of the figure.
+ */
+export const START_PROBE = "uname -r";
+
+/**
+ * How often the transcript shows `probe` echoed on a line with a whole kernel release line after it. A
+ * resumed session's screen may hold earlier answers, so a start waits for this count to grow.
+ */
+export function probeAnswers(transcript: string, probe = START_PROBE): number {
+  const lines = transcript.replace(/\r/g, "").split("\n");
+  let answers = 0;
+  // The last line is not whole yet.
+  for (let i = 0; i + 2 < lines.length; i++) if (lines[i]?.endsWith(probe) && /^\d+\.\d+\S*$/.test(lines[i + 1] ?? "")) answers++;
+  return answers;
 }
 
 /** The command's output from a console transcript, or undefined while the end marker has not arrived. */

@@ -14,7 +14,7 @@ import { ensureDebianPackages } from "../images/pipeline/packages.ts";
 import { Progress } from "../images/pipeline/progress.ts";
 import type { ImageManifest } from "../workers/core/manifest.ts";
 import type { ConsoleId } from "../workers/api.ts";
-import { markedCommand, NATIVE_PARAMS, outputBetween, runMicro, V86_PARAMS, type MicroResult, type Shell } from "./micro.ts";
+import { markedCommand, NATIVE_PARAMS, outputBetween, probeAnswers, runMicro, START_PROBE, V86_PARAMS, type MicroResult, type Shell } from "./micro.ts";
 import { startNativeUml } from "../cli/native-uml.ts";
 import { browserMemory, type BrowserMemory } from "./memory.ts";
 import { measureNetwork, startLoopbackServer, type LoopbackServer, type NetworkSample } from "./network.ts";
@@ -29,6 +29,8 @@ const runs = quick ? 1 : 3;
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const wanted = (name: string): boolean => !only || only.some((prefix) => name.startsWith(prefix));
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+/** How often the start figures look at the page. */
+const POLL_MS = 10;
 /** Quiet time after the prompt before memory is read, so boot-time garbage has been collected. */
 const IDLE_MS = 5000;
 
@@ -97,13 +99,14 @@ async function visit(context: BrowserContext, url: string): Promise<{ page: Page
   const t0 = Date.now();
   await page.goto(url);
   try {
-    await page.waitForFunction(() => window.umlab?.stage === "ready", undefined, { timeout: 300_000, polling: 50 });
+    // Polled often: each poll's wait up to the next one is in the figure.
+    await page.waitForFunction(() => window.umlab?.stage === "ready", undefined, { timeout: 300_000, polling: POLL_MS });
   } catch (err) {
     const stage = await page.evaluate(() => window.umlab?.stage);
     const tail = (await page.evaluate(() => window.umlab?.readConsole("uml") ?? "")).split("\n").slice(-15).join("\n");
     throw new Error(`${url} did not reach a UML prompt (stage ${String(stage)}): ${String(err)}\nUML console:\n${tail}`, { cause: err });
   }
-  await pageShell(page, "uml").run("true");
+  await firstAnswer(page);
   const promptMs = Date.now() - t0;
   await Promise.all(sizes);
   const bytes = Object.values(bytesByKind).reduce((a, b) => a + b, 0);
@@ -111,6 +114,18 @@ async function visit(context: BrowserContext, url: string): Promise<{ page: Page
   const startKind = await page.evaluate(() => window.umlab?.startKind);
   const umlRestarts = countBootRestarts(await page.evaluate(() => window.umlab?.readConsole("uml") ?? ""));
   return { page, sample: { promptMs, bytes, bytesByKind, stageTimes, ...(startKind ? { startKind } : {}), umlRestarts } };
+}
+
+/** Types START_PROBE at the UML prompt and waits until its output is on the screen. */
+async function firstAnswer(page: Page): Promise<void> {
+  const transcript = (): Promise<string> => page.evaluate(() => window.umlab?.readConsole("uml") ?? "");
+  const before = probeAnswers(await transcript());
+  await page.evaluate((line) => window.umlab?.typeInto("uml", `${line}\r`), START_PROBE);
+  const deadline = Date.now() + 120_000;
+  while (probeAnswers(await transcript()) <= before) {
+    if (Date.now() > deadline) throw new Error(`UML did not answer ${START_PROBE} within 120 s`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
 }
 
 /** A console of the page as a Shell: types the command with marker echoes and reads the terminal. */
