@@ -12,6 +12,23 @@ test("a fresh visit restores the snapshot to a working UML prompt with the right
     const file = new URL(r.url()).pathname.replace(/^\/images\//, "");
     requests.set(file, (requests.get(file) ?? 0) + 1);
   });
+  // From ready on, the UML terminal keeps its size (nothing above it changes height then, so ash does not
+  // redraw its prompt at new sizes), and the list of downloads never opens for a restore's few fast files.
+  await page.addInitScript(() => {
+    const seen: { sizes: string[]; downloadsOpened: boolean } = { sizes: [], downloadsOpened: false };
+    (window as unknown as { startLayout: typeof seen }).startLayout = seen;
+    const sample = (): void => {
+      if (document.querySelector("details.downloads")?.hasAttribute("open")) seen.downloadsOpened = true;
+      const hook = window.umlab;
+      if (hook?.stage === "ready") {
+        const size = hook.consoleSize("uml");
+        const text = `${size.cols}x${size.rows}`;
+        if (seen.sizes.at(-1) !== text) seen.sizes.push(text);
+      }
+      requestAnimationFrame(sample);
+    };
+    requestAnimationFrame(sample);
+  });
   await page.goto("/");
   await umlab.waitForStage("ready", 60_000);
   expect(await page.evaluate(() => window.umlab?.startKind)).toBe("snapshot");
@@ -28,6 +45,9 @@ test("a fresh visit restores the snapshot to a working UML prompt with the right
 
   const out = await umlab.run("uml", "echo sum=$((6*7))", /sum=42/);
   expect(out).toContain("sum=42");
+  const layout = await page.evaluate(() => (window as unknown as { startLayout: { sizes: string[]; downloadsOpened: boolean } }).startLayout);
+  expect(layout.sizes, "the UML terminal's sizes from ready to the first answer").toHaveLength(1);
+  expect(layout.downloadsOpened).toBe(false);
   // The state was saved at build time; after the restore both clocks must say now.
   const umlNow = Number(await umlab.capture("date +%s"));
   expect(Math.abs(umlNow - Date.now() / 1000)).toBeLessThan(60);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyDownload, applyFailure, applyStage, applyStart, downloadTotals, initialBootState, isSettled, rowElapsed, type BootState, type StageRow } from "./boot-state.ts";
+import { applyDownload, applyFailure, applyStage, applyStart, downloadTotals, initialBootState, isSettled, opensDownloadList, rowElapsed, type BootState, type StageRow } from "./boot-state.ts";
 import type { StageEvent } from "../workers/api.ts";
 
 function run(events: StageEvent[], from: BootState = initialBootState()): BootState {
@@ -108,6 +108,25 @@ describe("applyDownload", () => {
     s = applyDownload(s, { artifact: "bios", file: "seabios.bin", loaded: 1000, total: 1000 });
     expect(s.downloads.map((d) => d.file)).toEqual(["seabios.bin", "rootfs.img.zst"]);
     expect(downloadTotals(s)).toEqual({ loaded: 1050, total: 6000 });
+  });
+});
+
+describe("opensDownloadList", () => {
+  const downloading = (kind: "cold" | "snapshot" | "resume" | undefined): BootState => {
+    let s = kind ? applyStart(initialBootState(), kind, "") : initialBootState();
+    s = run([{ stage: "download", at: 0 }], s);
+    return applyDownload(s, { artifact: "bios", file: "bios.bin", loaded: 10, total: 100 });
+  };
+
+  it("opens a cold boot's downloads while they run", () => {
+    expect(opensDownloadList(downloading("cold"))).toBe(true);
+    expect(opensDownloadList(run([{ stage: "bios", at: 500 }], downloading("cold")))).toBe(false);
+  });
+
+  it("never a restore's or a resume's, nor before the worker said how it starts", () => {
+    expect(opensDownloadList(downloading("snapshot"))).toBe(false);
+    expect(opensDownloadList(downloading("resume"))).toBe(false);
+    expect(opensDownloadList(downloading(undefined))).toBe(false);
   });
 });
 

@@ -1,7 +1,10 @@
 // The boot progress panel: the stage list with timings, how the machine started, downloads, and the halted notice.
-import { downloadTotals, isSettled, rowElapsed, STAGE_LABELS, VISIBLE_STAGES, type BootState, type DownloadRow, type VisibleStage } from "./boot-state.ts";
+import { downloadTotals, opensDownloadList, rowElapsed, STAGE_LABELS, VISIBLE_STAGES, type BootState, type DownloadRow, type VisibleStage } from "./boot-state.ts";
 import { el, setText } from "./dom.ts";
 import { formatBytes, formatSeconds, percent } from "./format.ts";
+
+/** A cold boot's list of downloads opens by itself only when they are still going after this long. */
+export const DOWNLOADS_OPEN_DELAY_MS = 400;
 
 interface StageItem {
   item: HTMLLIElement;
@@ -32,6 +35,8 @@ export class BootView {
   /** The panel opens the downloads by itself once per boot and closes them once they finish; the user may toggle freely. */
   private autoOpened = false;
   private autoClosed = false;
+  private latest: BootState | undefined;
+  private openTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(onRestart: () => void) {
     const list = el("ol", { class: "stage-list", attrs: { "data-testid": "stage-list", "aria-label": "Boot stages" } });
@@ -51,7 +56,6 @@ export class BootView {
       this.stages.set(stage, { item, time, state });
     }
     this.details.append(el("summary", {}, this.summaryText, this.totalBar), this.downloadList);
-    this.details.hidden = true;
     const restart = el("button", { class: "button", text: "Restart", attrs: { type: "button", "data-testid": "halted-restart" } });
     restart.addEventListener("click", onRestart);
     this.halted.append(el("strong", { text: "UML halted" }), this.haltedDetail, restart);
@@ -67,6 +71,8 @@ export class BootView {
     this.details.open = false;
     this.autoOpened = false;
     this.autoClosed = false;
+    this.latest = undefined;
+    clearTimeout(this.openTimer);
   }
 
   /** `now` is worker time (ms since boot start), used for the running stage's clock; `start` says how the machine started. */
@@ -91,11 +97,11 @@ export class BootView {
     this.renderDownloads(state);
     this.halted.hidden = state.halted === undefined;
     setText(this.haltedDetail, state.halted ?? "");
-    this.element.classList.toggle("settled", isSettled(state));
   }
 
   private renderDownloads(state: BootState): void {
-    this.details.hidden = state.downloads.length === 0;
+    // Shown from the start, empty or not, so the terminal below keeps its size as the downloads begin.
+    this.details.classList.toggle("empty", state.downloads.length === 0);
     for (const row of state.downloads) this.renderDownload(row);
     const { loaded, total } = downloadTotals(state);
     const pct = percent(loaded, total);
@@ -106,18 +112,24 @@ export class BootView {
     const amounts = `${formatBytes(loaded)} of ${formatBytes(total)} (${pct}%)`;
     setText(
       this.summaryText,
-      done
-        ? `Downloaded ${files}, ${formatBytes(loaded)}${took === undefined ? "" : ` in ${formatSeconds(took)}`}`
-        : state.failed !== undefined || state.halted !== undefined
-          ? `Stopped after ${files}: ${amounts}`
-          : `Downloading ${files}: ${amounts}`,
+      state.downloads.length === 0
+        ? "Downloads: none yet"
+        : done
+          ? `Downloaded ${files}, ${formatBytes(loaded)}${took === undefined ? "" : ` in ${formatSeconds(took)}`}`
+          : state.failed !== undefined || state.halted !== undefined
+            ? `Stopped after ${files}: ${amounts}`
+            : `Downloading ${files}: ${amounts}`,
     );
     this.details.classList.toggle("complete", done);
     this.totalFill.style.width = `${pct}%`;
     this.totalBar.setAttribute("aria-valuenow", String(pct));
-    if (!this.autoOpened && state.downloads.length > 0 && !done) {
+    this.latest = state;
+    if (!this.autoOpened && opensDownloadList(state)) {
       this.autoOpened = true;
-      this.details.open = true;
+      // Downloads that finish quickly never open the list, which would move the terminal twice.
+      this.openTimer = setTimeout(() => {
+        if (this.latest && opensDownloadList(this.latest)) this.details.open = true;
+      }, DOWNLOADS_OPEN_DELAY_MS);
     }
     if (!this.autoClosed && done) {
       this.autoClosed = true;
