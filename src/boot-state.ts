@@ -125,7 +125,6 @@ export function rowElapsed(row: StageRow, now: number): number | undefined {
   return row.state === "active" ? Math.max(0, now - row.startedAt) : undefined;
 }
 
-/** The boot is over, one way or another: clocks stop ticking. */
 /**
  * Whether the panel may open the list of downloads by itself: only for a cold boot's files, while they still
  * download. A restore's few files finish in a fraction of a second, and opening and closing the list would
@@ -135,6 +134,7 @@ export function opensDownloadList(state: BootState): boolean {
   return state.start?.kind === "cold" && state.downloads.length > 0 && state.rows[0]?.state !== "done";
 }
 
+/** The boot is over, one way or another: clocks stop ticking. */
 export function isSettled(state: BootState): boolean {
   return state.stage === "ready" || state.halted !== undefined || state.failed !== undefined;
 }

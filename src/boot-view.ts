@@ -4,7 +4,7 @@ import { el, setText } from "./dom.ts";
 import { formatBytes, formatSeconds, percent } from "./format.ts";
 
 /** A cold boot's list of downloads opens by itself only when they are still going after this long. */
-export const DOWNLOADS_OPEN_DELAY_MS = 400;
+const DOWNLOADS_OPEN_DELAY_MS = 400;
 
 interface StageItem {
   item: HTMLLIElement;
@@ -32,7 +32,7 @@ export class BootView {
   private readonly startInfo = el("p", { class: "start-info", attrs: { "data-testid": "start-info" } });
   private readonly halted = el("div", { class: "halted", attrs: { role: "alert", "data-testid": "halted" } });
   private readonly haltedDetail = el("span", { class: "halted-detail" });
-  /** The panel opens the downloads by itself once per boot and closes them once they finish; the user may toggle freely. */
+  /** The panel opens a cold boot's downloads by itself (opensDownloadList) and closes them once they finish; the user may toggle freely. */
   private autoOpened = false;
   private autoClosed = false;
   private latest: BootState | undefined;
